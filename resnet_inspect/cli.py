@@ -1,0 +1,193 @@
+"""The command line. The only place that prints, picks exit codes or exits.
+
+torch is imported lazily inside the commands that need it, so `--help`, `validate`, `presets`
+and `spec` start fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from typing import Any
+
+import click
+
+from resnet_inspect import __version__
+from resnet_inspect.errors import ResnetInspectError, UsageError
+
+DEPTHS = ("stage", "block", "layer")
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+class _Group(click.Group):
+    """Catches our errors once: one line per problem on stderr, the error's exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ResnetInspectError as err:
+            for line in err.lines():
+                click.echo(line, err=True)
+            ctx.exit(err.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+        except Exception:  # a bug: keep the traceback, show one line
+            handle, path = tempfile.mkstemp(prefix="resnet-inspect-crash-", suffix=".txt")
+            with os.fdopen(handle, "w") as out:
+                out.write(f"resnet-inspect {__version__}\nargv: {sys.argv}\n\n")
+                out.write(traceback.format_exc())
+            kind = sys.exc_info()[0].__name__  # type: ignore[union-attr]
+            click.echo(
+                f"internal error ({kind}: {sys.exc_info()[1]}); this is a bug in resnet-inspect. "
+                f"Full traceback saved to {path}",
+                err=True,
+            )
+            ctx.exit(1)
+
+
+def _parse_input(value: str | None) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    parts = value.lower().replace("×", "x").split("x")
+    try:
+        dims = tuple(int(part) for part in parts)
+    except ValueError:
+        raise UsageError(f"--input {value!r}: expected CxHxW or HxW, e.g. 3x224x224") from None
+    if len(dims) not in (2, 3) or min(dims) < 1:
+        raise UsageError(f"--input {value!r}: expected CxHxW or HxW of positive sizes, e.g. 3x224x224")
+    return dims
+
+
+def _console(file: Any = None):  # noqa: ANN202 - rich imported lazily
+    from rich.console import Console
+
+    stream = file or sys.stdout
+    width = None if stream.isatty() else 160
+    return Console(file=stream, width=width)
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        from resnet_inspect.files import write_atomic
+
+        write_atomic(output, text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="resnet-inspect")
+def cli() -> None:
+    """Inspect residual networks described in YAML: shapes, params, MACs, memory.
+
+    TARGET is a spec file (YAML) or a preset name such as resnet50; `resnet-inspect presets`
+    lists the presets and `resnet-inspect spec NAME` prints one to start a file from.
+
+    \b
+    Exit codes: 0 ok, 1 internal error (traceback saved to a file), 2 bad input or usage,
+    3 model refused or analysis failed, 4 device unavailable, 5 output could not be written.
+    """
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--depth", type=click.Choice(DEPTHS), default="block", show_default=True,
+              help="stage: children of the model; block: residual blocks; layer: every leaf module.")
+@click.option("--input", "input_text", metavar="CxHxW",
+              help="Input size instead of the spec's, e.g. 3x224x224 or 160x160.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Batch size for output shapes and MACs (no activations are allocated).")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="table",
+              show_default=True, help="json has every module whatever --depth says.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically).")
+def summary(target: str, depth: str, input_text: str | None, batch_size: int,
+            output_format: str, output: str | None) -> None:
+    """Per-layer table: module path, type, kernel/stride, output shape, params, MACs.
+
+    Shapes, params and MACs come from one pass on torch's meta device: no weights or
+    activations are allocated, so any batch size or resolution costs the same.
+    MACs are the multiply-adds of convolution and linear weights (the ResNet paper's "FLOPs");
+    FLOPs = 2 x MACs.
+    """
+    from resnet_inspect.pipeline import summarize
+    from resnet_inspect.spec import load_spec
+
+    dims = _parse_input(input_text)
+    input_shape = None
+    if dims is not None:
+        channels = dims[0] if len(dims) == 3 else load_spec(target).input[0]
+        input_shape = (channels, dims[-2], dims[-1])
+    report = summarize(target, input_shape=input_shape, batch_size=batch_size)  # type: ignore[arg-type]
+    if output_format == "table" and not output:
+        from resnet_inspect.render import render_table
+
+        _console().print(render_table(report, depth))
+        return
+    from resnet_inspect.render import RENDERERS
+
+    _emit(RENDERERS[output_format](report, depth), output)
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True)
+def validate(targets: tuple[str, ...]) -> None:
+    """Check spec files without building anything; report every problem, one line each.
+
+    Problems print as FILE:LINE:COL: key.path: message (hint). Exit code 2 if any.
+    """
+    from resnet_inspect.errors import SpecError
+    from resnet_inspect.spec import load_checked
+
+    lines: list[str] = []
+    failed = False
+    for target in targets:
+        try:
+            spec, plan = load_checked(target)
+        except SpecError as err:
+            lines += err.lines()
+            failed = True
+            continue
+        layers = [*plan.stem, *(layer for block in plan.blocks for layer in block.layers), *plan.head]
+        params = sum(layer.params for layer in layers)
+        click.echo(f"{target}: ok ({spec.name}: {spec.block}, {len(plan.blocks)} blocks, "
+                   f"{params:,} params)")
+    for line in lines:
+        click.echo(line, err=True)
+    if failed:
+        sys.exit(2)
+
+
+@cli.command()
+def presets() -> None:
+    """List the presets that any command accepts in place of a spec file."""
+    from resnet_inspect.spec import load_spec, preset_names
+
+    for name in preset_names():
+        click.echo(f"{name:<18} {load_spec(name).description}")
+
+
+@cli.command("spec")
+@click.argument("name")
+@click.option("--as-written", is_flag=True, help="The preset file itself, with its extends: line.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically).")
+def spec_command(name: str, as_written: bool, output: str | None) -> None:
+    """Print a preset (or a spec file) as complete YAML, to start a new spec from."""
+    from resnet_inspect.spec import load_spec, preset_path
+    from resnet_inspect.spec.dump import dump_spec
+
+    path = preset_path(name)
+    if as_written and path is not None:
+        text = path.read_text(encoding="utf-8")
+    else:
+        text = dump_spec(load_spec(name))
+    _emit(text, output)
+
+
+def main() -> None:
+    cli(prog_name="resnet-inspect")

@@ -1,0 +1,29 @@
+"""Report -> text. Imports only the report (and errors): no torch, no printing."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+from rich.console import Console
+
+from resnet_inspect.render.data import render_csv, render_json, render_markdown
+from resnet_inspect.render.table import render_table
+from resnet_inspect.report import Report
+
+
+def render_table_text(report: Report, depth: str = "block", width: int = 120) -> str:
+    """The rich table as plain text (for --output FILE)."""
+    console = Console(file=io.StringIO(), width=width, color_system=None, record=True)
+    console.print(render_table(report, depth))
+    return console.export_text()
+
+
+RENDERERS: dict[str, Callable[[Report, str], str]] = {
+    "table": render_table_text,
+    "json": render_json,
+    "csv": render_csv,
+    "markdown": render_markdown,
+}
+
+__all__ = ["RENDERERS", "render_csv", "render_json", "render_markdown", "render_table"]

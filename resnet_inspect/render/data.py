@@ -1,0 +1,77 @@
+"""Report -> JSON, CSV and Markdown text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from resnet_inspect.render import numbers
+from resnet_inspect.report import Report
+
+CSV_COLUMNS = (
+    "name",
+    "type",
+    "depth",
+    "stage",
+    "is_leaf",
+    "kernel",
+    "stride",
+    "groups",
+    "output_shape",
+    "params",
+    "trainable_params",
+    "macs",
+    "calls",
+)
+
+
+def render_json(report: Report, depth: str = "layer") -> str:
+    """The whole report (every module, whatever the depth) as one stable JSON object."""
+    return json.dumps(report.to_dict(), indent=2, sort_keys=False) + "\n"
+
+
+def render_csv(report: Report, depth: str = "layer") -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in report.layers_at(depth):
+        record = row.__dict__
+        writer.writerow(
+            [
+                "x".join(str(v) for v in record[column]) if isinstance(record[column], list)
+                else ("" if record[column] is None else record[column])
+                for column in CSV_COLUMNS
+            ]
+        )
+    return out.getvalue()
+
+
+def render_markdown(report: Report, depth: str = "block") -> str:
+    totals = report.totals
+    lines = [
+        f"### {report.model} — input {numbers.shape([report.batch_size, *report.input_shape])}",
+        "",
+        "| Layer | Type | Kernel/stride | Output shape | Params | MACs |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for row in report.layers_at(depth):
+        lines.append(
+            f"| `{row.name}` | {row.type} | {numbers.kernel(row.kernel, row.stride, row.groups)} | "
+            f"{numbers.shape(row.output_shape)} | {numbers.count(row.params)} | "
+            f"{numbers.count(row.macs)} |"
+        )
+    lines += [
+        "",
+        "| Total | Value |",
+        "|---|---:|",
+        f"| Params | {numbers.count(totals.params)} |",
+        f"| Trainable params | {numbers.count(totals.trainable_params)} |",
+        f"| Buffers (BN statistics) | {numbers.count(totals.buffers)} |",
+        f"| MACs (conv + linear multiply-adds) | {numbers.count(totals.macs)} |",
+        f"| FLOPs (2 × MACs) | {numbers.count(totals.flops)} |",
+        "",
+        f"_{report.conventions['macs']}_",
+        "",
+    ]
+    return "\n".join(lines)

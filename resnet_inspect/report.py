@@ -1,0 +1,92 @@
+"""The Report: frozen, JSON-native values only (no tensors), so renderers need no torch.
+
+Per-layer data is keyed by the dotted module path (the key of `named_modules()`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+REPORT_VERSION = 1
+
+MACS_CONVENTION = (
+    "macs = multiply-adds of convolution and linear layers, weights only (the ResNet paper's "
+    "'FLOPs' and torchvision's _ops); flops = 2 x macs. torchinfo's 'Mult-Adds' is larger: it also "
+    "multiplies every batch-norm parameter and bias by its output size."
+)
+PARAMS_CONVENTION = (
+    "params = learnable weights (PyTorch's count); buffers = batch-norm running mean and variance "
+    "(num_batches_tracked excluded). Keras' 'Total params' = params + buffers."
+)
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """One module. Containers (stages, blocks) sum the leaves below them."""
+
+    name: str
+    type: str
+    depth: int  # 1 = child of the model (conv1, layer1, fc), 2 = block, 3+ = inside a block
+    stage: str  # top-level child it belongs to: "conv1", "layer2", "fc", ...
+    is_leaf: bool
+    output_shape: list[int]
+    params: int
+    trainable_params: int
+    macs: int
+    kernel: list[int] | None = None
+    stride: list[int] | None = None
+    groups: int | None = None
+    calls: int = 1
+
+
+@dataclass(frozen=True)
+class StageRow:
+    name: str
+    kind: str  # "stem", "stage", "head"
+    blocks: int
+    output_shape: list[int]
+    params: int
+    macs: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    buffers: int
+    param_bytes: int
+    buffer_bytes: int
+    macs: int
+    flops: int
+    keras_total_params: int
+    weighted_layers: int  # convolutions + fully connected layers
+    depth: int  # weighted layers less projection shortcuts: the paper's "50" of ResNet-50
+
+
+@dataclass(frozen=True)
+class Report:
+    model: str
+    source: str
+    input_shape: list[int]  # [C, H, W]
+    batch_size: int
+    dtype: str
+    layers: list[LayerRow]
+    stages: list[StageRow]
+    totals: Totals
+    conventions: dict[str, str] = field(
+        default_factory=lambda: {"macs": MACS_CONVENTION, "params": PARAMS_CONVENTION}
+    )
+    spec: dict[str, Any] | None = None
+    report_version: int = REPORT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def layers_at(self, depth: str) -> list[LayerRow]:
+        """Rows for a summary level: 'stage' (children of the model), 'block', or 'layer' (leaves)."""
+        if depth == "layer":
+            return [row for row in self.layers if row.is_leaf]
+        limit = 1 if depth == "stage" else 2
+        return [row for row in self.layers if row.depth == limit or (row.is_leaf and row.depth < limit)]

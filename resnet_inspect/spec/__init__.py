@@ -1,0 +1,17 @@
+"""YAML -> validated Spec. No torch here, so `validate` and `--help` start fast."""
+
+from resnet_inspect.spec.loader import load_checked, load_spec, preset_names, preset_path
+from resnet_inspect.spec.plan import BlockPlan, LayerPlan, NetworkPlan, plan_network
+from resnet_inspect.spec.schema import Spec
+
+__all__ = [
+    "BlockPlan",
+    "LayerPlan",
+    "NetworkPlan",
+    "Spec",
+    "load_checked",
+    "load_spec",
+    "plan_network",
+    "preset_names",
+    "preset_path",
+]

@@ -1,0 +1,302 @@
+"""Shape arithmetic from the spec alone (no torch): every layer's channels and feature-map size.
+
+The plan is the single place that decides what each block looks like: the builder turns it
+into modules, the checks read problems from it, and the analytic complexity counts it.
+Output size of a convolution or pool: floor((size + 2*padding - kernel) / stride) + 1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from resnet_inspect.spec.schema import BlockOverride, Spec
+from resnet_inspect.spec.source import Path
+
+Size = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    """One module with its shape. `name` is the dotted path it gets in the built model."""
+
+    name: str
+    type: str  # conv | bn | relu | maxpool | avgpool | pad | linear | global_pool
+    in_channels: int
+    out_channels: int
+    in_size: Size
+    out_size: Size
+    kernel: int = 1
+    stride: int = 1
+    padding: int = 0
+    groups: int = 1
+    bias: bool = False
+
+    @property
+    def params(self) -> int:
+        if self.type == "conv":
+            weights = self.kernel * self.kernel * (self.in_channels // self.groups) * self.out_channels
+            return weights + (self.out_channels if self.bias else 0)
+        if self.type == "bn":
+            return 2 * self.out_channels
+        if self.type == "linear":
+            return self.in_channels * self.out_channels + self.out_channels
+        return 0
+
+    @property
+    def buffers(self) -> int:
+        """BN running mean and variance (num_batches_tracked not counted, as torchvision's docs)."""
+        return 2 * self.out_channels if self.type == "bn" else 0
+
+    @property
+    def macs(self) -> int:
+        """Multiply-adds of weights only, per image (the paper's and torchvision's convention)."""
+        if self.type == "conv":
+            per_pixel = self.kernel * self.kernel * (self.in_channels // self.groups) * self.out_channels
+            return per_pixel * self.out_size[0] * self.out_size[1]
+        if self.type == "linear":
+            return self.in_channels * self.out_channels
+        return 0
+
+
+@dataclass(frozen=True)
+class BlockPlan:
+    name: str  # "layer1.0"
+    stage: int  # 0-based
+    index: int  # 0-based within the stage
+    type: str  # basic | bottleneck
+    in_channels: int
+    out_channels: int
+    in_size: Size
+    out_size: Size
+    stride: int
+    shortcut: str  # identity | projection | zeropad | none
+    layers: tuple[LayerPlan, ...]  # names relative to the block: conv1, bn1, ..., downsample.0
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    input: tuple[int, int, int]
+    stem: tuple[LayerPlan, ...]
+    blocks: tuple[BlockPlan, ...]
+    head: tuple[LayerPlan, ...]
+    out_channels: int
+    out_size: Size
+
+    def stage_blocks(self, stage: int) -> tuple[BlockPlan, ...]:
+        return tuple(block for block in self.blocks if block.stage == stage)
+
+
+@dataclass(frozen=True)
+class PlanIssue:
+    path: Path
+    message: str
+    hint: str = ""
+
+
+def _out(size: int, kernel: int, stride: int, padding: int) -> int:
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def _fmt(size: Size) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+def shortcut_for(option: str, same_shape: bool) -> str:
+    """The paper's options: A zero-pad, B project where the shape changes, C project always."""
+    if option == "none":
+        return "none"
+    if option == "C":
+        return "projection"
+    if same_shape:
+        return "identity"
+    return "zeropad" if option == "A" else "projection"
+
+
+def plan_network(spec: Spec) -> tuple[NetworkPlan, list[PlanIssue]]:
+    """Work out every layer's shape; report what cannot be built instead of raising."""
+    issues: list[PlanIssue] = []
+    channels, height, width = spec.input
+    size: Size = (height, width)
+    stem: list[LayerPlan] = []
+    for i, layer in enumerate(spec.stem):
+        out_channels = channels
+        if layer.type == "pad":
+            out_size = (size[0] + 2 * layer.padding, size[1] + 2 * layer.padding)
+        elif layer.type in ("conv", "maxpool", "avgpool"):
+            out_size = (
+                _out(size[0], layer.kernel, layer.stride, layer.padding),
+                _out(size[1], layer.kernel, layer.stride, layer.padding),
+            )
+            if layer.type == "conv":
+                out_channels = layer.out_channels or channels
+        else:
+            out_size = size
+        if min(out_size) < 1:
+            issues.append(
+                PlanIssue(
+                    ("stem", i),
+                    f"feature map shrinks to {max(out_size[0], 0)}x{max(out_size[1], 0)} here "
+                    f"({layer.type} {layer.kernel}x{layer.kernel} on {_fmt(size)})",
+                    "use a larger input or smaller kernel/stride",
+                )
+            )
+            return _empty(spec), issues
+        stem.append(
+            LayerPlan(
+                name=layer.name,
+                type=layer.type,
+                in_channels=channels,
+                out_channels=out_channels,
+                in_size=size,
+                out_size=out_size,
+                kernel=layer.kernel,
+                stride=layer.stride,
+                padding=layer.padding,
+                bias=layer.bias,
+            )
+        )
+        channels, size = out_channels, out_size
+
+    blocks: list[BlockPlan] = []
+    for s, stage in enumerate(spec.stages):
+        for b in range(stage.blocks):
+            override = stage.overrides[b] if stage.overrides else BlockOverride()
+            filters_path: Path = ("stages", s, "filters")
+            block_path: Path = ("stages", s, "blocks", b) if stage.overrides else ("stages", s)
+            if override.filters is not None:
+                filters_path = ("stages", s, "blocks", b, "filters")
+            filters = override.filters or stage.filters
+            stride = stage.stride if b == 0 else 1
+            block = _plan_block(spec, s, b, channels, size, filters, stride, override.shortcut,
+                                filters_path, block_path, issues)
+            blocks.append(block)
+            channels, size = block.out_channels, block.out_size
+
+    head: list[LayerPlan] = []
+    if spec.head is not None:
+        pool_name = "avgpool" if spec.head.pool == "avg" else "global_maxpool"
+        head.append(LayerPlan(pool_name, "global_pool", channels, channels, size, (1, 1)))
+        head.append(LayerPlan("fc", "linear", channels, spec.head.classes, (1, 1), (1, 1), bias=True))
+    plan = NetworkPlan(spec.input, tuple(stem), tuple(blocks), tuple(head), channels, size)
+    return plan, issues
+
+
+def _empty(spec: Spec) -> NetworkPlan:
+    return NetworkPlan(spec.input, (), (), (), spec.input[0], (spec.input[1], spec.input[2]))
+
+
+def _plan_block(
+    spec: Spec,
+    stage: int,
+    index: int,
+    in_channels: int,
+    in_size: Size,
+    filters: tuple[int, ...],
+    stride: int,
+    declared: str | None,
+    filters_path: Path,
+    block_path: Path,
+    issues: list[PlanIssue],
+) -> BlockPlan:
+    out_channels = filters[-1]
+    out_size = ((in_size[0] - 1) // stride + 1, (in_size[1] - 1) // stride + 1)
+    same_shape = in_channels == out_channels and stride == 1
+    shortcut = declared or shortcut_for(spec.shortcut, same_shape)
+    where = f"stage {stage + 1} block {index + 1}"
+    if shortcut == "identity" and in_channels != out_channels:
+        fix = list(filters[:-1]) + [in_channels]
+        issues.append(
+            PlanIssue(
+                filters_path,
+                f"{where}: identity shortcut cannot add {out_channels} channels to "
+                f"{in_channels}",
+                f"use a projection shortcut (shortcut: projection) or filters {fix}",
+            )
+        )
+    elif shortcut == "identity" and stride != 1:
+        issues.append(
+            PlanIssue(
+                block_path,
+                f"{where}: identity shortcut cannot follow a stride-{stride} block "
+                f"({_fmt(in_size)} -> {_fmt(out_size)})",
+                "use shortcut: projection or zeropad",
+            )
+        )
+    elif shortcut == "zeropad" and out_channels < in_channels:
+        issues.append(
+            PlanIssue(
+                filters_path,
+                f"{where}: zero-padding shortcut cannot reduce {in_channels} channels to "
+                f"{out_channels}",
+                "use shortcut: projection",
+            )
+        )
+    groups = spec.groups if spec.block == "bottleneck" else 1
+    if spec.block == "bottleneck" and groups > 1:
+        for value in filters[:2]:
+            if value % groups:
+                issues.append(
+                    PlanIssue(
+                        filters_path,
+                        f"{where}: groups {groups} does not divide the inner width {value}",
+                        f"use a multiple of {groups}, e.g. {value + groups - value % groups}",
+                    )
+                )
+                groups = 1  # keep planning with a valid layout
+                break
+
+    def conv(name: str, cin: int, cout: int, kernel: int, conv_stride: int, size: Size,
+             conv_groups: int = 1) -> tuple[LayerPlan, Size]:
+        padding = kernel // 2
+        out = (_out(size[0], kernel, conv_stride, padding), _out(size[1], kernel, conv_stride, padding))
+        return (
+            LayerPlan(name, "conv", cin, cout, size, out, kernel, conv_stride, padding,
+                      conv_groups, spec.bias),
+            out,
+        )
+
+    def bn(name: str, layer: LayerPlan) -> LayerPlan:
+        return LayerPlan(name, "bn", layer.out_channels, layer.out_channels, layer.out_size,
+                         layer.out_size)
+
+    def relu(name: str, layer: LayerPlan) -> LayerPlan:
+        return LayerPlan(name, "relu", layer.out_channels, layer.out_channels, layer.out_size,
+                         layer.out_size)
+
+    layers: list[LayerPlan] = []
+    if spec.block == "basic":
+        c1, size1 = conv("conv1", in_channels, filters[0], 3, stride, in_size)
+        c2, _ = conv("conv2", filters[0], filters[1], 3, 1, size1)
+        layers += [c1, bn("bn1", c1), relu("relu1", c1), c2, bn("bn2", c2)]
+        last = c2
+    else:
+        # v1 (paper, Caffe, Keras): stride on the first 1x1. v1.5 (torchvision): on the 3x3,
+        # which costs more MACs but is more accurate (torchvision's resnet.py comment).
+        s1, s3 = (stride, 1) if spec.stride_on == "1x1" else (1, stride)
+        c1, size1 = conv("conv1", in_channels, filters[0], 1, s1, in_size)
+        c2, size2 = conv("conv2", filters[0], filters[1], 3, s3, size1, groups)
+        c3, _ = conv("conv3", filters[1], filters[2], 1, 1, size2)
+        layers += [c1, bn("bn1", c1), relu("relu1", c1), c2, bn("bn2", c2), relu("relu2", c2),
+                   c3, bn("bn3", c3)]
+        last = c3
+    if shortcut == "projection":
+        proj, _ = conv("downsample.0", in_channels, out_channels, 1, stride, in_size)
+        layers += [proj, bn("downsample.1", proj)]
+    elif shortcut == "zeropad":
+        layers.append(LayerPlan("downsample", "zeropad", in_channels, out_channels, in_size, out_size,
+                                1, stride))
+    final = "relu3" if spec.block == "bottleneck" else "relu2"
+    layers.append(relu(final, last))
+    return BlockPlan(
+        name=f"layer{stage + 1}.{index}",
+        stage=stage,
+        index=index,
+        type=spec.block,
+        in_channels=in_channels,
+        out_channels=out_channels,
+        in_size=in_size,
+        out_size=out_size,
+        stride=stride,
+        shortcut=shortcut,
+        layers=tuple(layers),
+    )

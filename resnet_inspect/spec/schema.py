@@ -1,0 +1,456 @@
+"""The spec: frozen dataclasses of JSON-native values, and the validation that makes them.
+
+`parse_spec` turns the plain values of a YAML document (after `extends:` is resolved) into a
+`Spec`, collecting *every* problem with its source location before raising one `SpecError`.
+Shape arithmetic (channels that cannot add, feature maps that vanish) lives in checks.py.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from resnet_inspect.errors import Problem, SpecError
+from resnet_inspect.spec.source import Path, SourceMap
+
+BLOCK_TYPES = ("basic", "bottleneck")
+# Filters per block in the source notes' notation: [64, 64] basic, [64, 64, 256] bottleneck.
+FILTERS_PER_BLOCK = {"basic": 2, "bottleneck": 3}
+STRIDE_ON = ("1x1", "3x3")
+SHORTCUT_OPTIONS = ("A", "B", "C", "none")
+SHORTCUT_KINDS = ("identity", "projection", "zeropad", "none")
+# The source notes' Keras names for the two kinds of block.
+BLOCK_ALIASES = {"conv_block": "projection", "identity_block": "identity"}
+STEM_TYPES = ("conv", "bn", "relu", "maxpool", "avgpool", "pad")
+POOLS = ("avg", "max")
+
+TOP_KEYS = (
+    "name",
+    "description",
+    "extends",
+    "input",
+    "stem",
+    "block",
+    "stride_on",
+    "shortcut",
+    "groups",
+    "bias",
+    "stages",
+    "head",
+)
+STAGE_KEYS = ("filters", "blocks", "stride")
+BLOCK_KEYS = ("filters", "shortcut")
+HEAD_KEYS = ("pool", "classes")
+STEM_KEYS = {
+    "conv": ("conv", "kernel", "stride", "padding", "bias", "name"),
+    "maxpool": ("maxpool", "stride", "padding", "name"),
+    "avgpool": ("avgpool", "stride", "padding", "name"),
+    "pad": ("pad", "name"),
+    "bn": ("bn", "name"),
+    "relu": ("relu", "name"),
+}
+REQUIRED_TOP_KEYS = ("input", "stem", "block", "stages")
+
+
+@dataclass(frozen=True)
+class StemLayer:
+    """One layer of the free stem. `kernel` is the pool size for pools, `padding` the pad width."""
+
+    type: str
+    name: str
+    out_channels: int | None = None
+    kernel: int = 1
+    stride: int = 1
+    padding: int = 0
+    bias: bool = False
+
+
+@dataclass(frozen=True)
+class BlockOverride:
+    """A per-block entry (the source notes' conv_block / identity_block style)."""
+
+    filters: tuple[int, ...] | None = None
+    shortcut: str | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    filters: tuple[int, ...]
+    blocks: int
+    stride: int = 1
+    overrides: tuple[BlockOverride, ...] = ()
+
+
+@dataclass(frozen=True)
+class Head:
+    pool: str = "avg"
+    classes: int = 1000
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated network description. Field names are the YAML keys."""
+
+    name: str
+    input: tuple[int, int, int]
+    stem: tuple[StemLayer, ...]
+    block: str
+    stages: tuple[Stage, ...]
+    stride_on: str = "3x3"
+    shortcut: str = "B"
+    groups: int = 1
+    bias: bool = False
+    head: Head | None = Head()
+    description: str = ""
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-native values (lists, not tuples), for reports and diffs."""
+        return _jsonable(asdict(self))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(item) for item in value]
+    return value
+
+
+def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+class _Parser:
+    def __init__(self, source: SourceMap) -> None:
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def fail(self, path: Path, message: str, hint: str = "") -> None:
+        self.problems.append(self.source.problem(path, message, hint))
+
+    # -- primitive checks --------------------------------------------------------------
+    def keys(self, value: dict[str, Any], allowed: tuple[str, ...], path: Path, what: str) -> None:
+        for key in value:
+            if key not in allowed:
+                hint = _KEY_HINTS.get(str(key)) or did_you_mean(str(key), allowed)
+                hint = hint or f"allowed: {', '.join(allowed)}"
+                self.fail((*path, key), f"unknown key in {what}", hint)
+
+    def integer(self, value: Any, path: Path, minimum: int = 1, what: str = "value") -> int | None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                self.fail(path, f"{what} must be a whole number, got {value!r}", f"write {int(value)}")
+            else:
+                self.fail(path, f"{what} must be a whole number, got {_show(value)}")
+            return None
+        if value < minimum:
+            self.fail(path, f"{what} must be at least {minimum}, got {value}")
+            return None
+        return value
+
+    def choice(self, value: Any, choices: tuple[str, ...], path: Path, what: str) -> str | None:
+        if value is None and "none" in choices:
+            return "none"
+        if not isinstance(value, str) or value not in choices:
+            hint = did_you_mean(str(value), choices) or f"choose one of: {', '.join(choices)}"
+            self.fail(path, f"unknown {what} {_show(value)}", hint)
+            return None
+        return value
+
+    def boolean(self, value: Any, path: Path) -> bool | None:
+        if not isinstance(value, bool):
+            self.fail(path, f"must be true or false, got {_show(value)}")
+            return None
+        return value
+
+    def int_list(self, value: Any, path: Path, what: str) -> tuple[int, ...] | None:
+        if not isinstance(value, list) or not value:
+            self.fail(path, f"{what} must be a non-empty list of whole numbers, got {_show(value)}")
+            return None
+        items = [self.integer(item, (*path, i), what=what) for i, item in enumerate(value)]
+        if any(item is None for item in items):
+            return None
+        return tuple(int(item) for item in items if item is not None)
+
+    # -- sections --------------------------------------------------------------------------
+    def parse(self, raw: Any, default_name: str) -> Spec | None:
+        if not isinstance(raw, dict):
+            self.fail((), f"a spec must be a mapping of keys, got {_show(raw)}")
+            return None
+        self.keys(raw, TOP_KEYS, (), "spec")
+        for key in REQUIRED_TOP_KEYS:
+            if key not in raw:
+                self.fail((), f"missing required key {key!r}")
+
+        name = raw.get("name", default_name)
+        if not isinstance(name, str) or not name:
+            self.fail(("name",), f"name must be text, got {_show(name)}")
+            name = default_name
+        description = raw.get("description", "")
+        if not isinstance(description, str):
+            self.fail(("description",), "description must be text")
+            description = ""
+
+        input_shape = self.input_shape(raw.get("input"), ("input",)) if "input" in raw else None
+        block = self.choice(raw.get("block"), BLOCK_TYPES, ("block",), "block type") if "block" in raw else None
+        stride_on = self.choice(raw.get("stride_on", "3x3"), STRIDE_ON, ("stride_on",), "stride_on")
+        shortcut = self.choice(raw.get("shortcut", "B"), SHORTCUT_OPTIONS, ("shortcut",), "shortcut option")
+        groups = self.integer(raw.get("groups", 1), ("groups",), what="groups")
+        bias = self.boolean(raw.get("bias", False), ("bias",))
+        stem = self.stem(raw.get("stem"), ("stem",), bool(bias)) if "stem" in raw else None
+        stages = self.stages(raw.get("stages"), ("stages",), block) if "stages" in raw else None
+        head = self.head(raw.get("head", {}), ("head",))
+
+        if block == "basic" and groups not in (None, 1):
+            self.fail(("groups",), "basic blocks support only groups: 1",
+                      "grouped convolutions (ResNeXt) need block: bottleneck")
+        if self.problems:
+            return None
+        assert input_shape and stem is not None and block and stages is not None  # for mypy
+        assert stride_on and shortcut and groups and bias is not None
+        return Spec(
+            name=name,
+            description=description,
+            input=input_shape,
+            stem=stem,
+            block=block,
+            stride_on=stride_on,
+            shortcut=shortcut,
+            groups=groups,
+            bias=bias,
+            stages=stages,
+            head=head if head != "none" else None,  # type: ignore[arg-type]
+        )
+
+    def input_shape(self, value: Any, path: Path) -> tuple[int, int, int] | None:
+        if not isinstance(value, list) or len(value) != 3:
+            self.fail(path, f"input must be [channels, height, width], got {_show(value)}",
+                      "e.g. input: [3, 224, 224]")
+            return None
+        items = [self.integer(v, (*path, i), what="input size") for i, v in enumerate(value)]
+        if any(v is None for v in items):
+            return None
+        return (int(items[0] or 0), int(items[1] or 0), int(items[2] or 0))
+
+    def stem(self, value: Any, path: Path, default_bias: bool) -> tuple[StemLayer, ...] | None:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.fail(path, f"stem must be a list of layers, got {_show(value)}",
+                      "e.g. - {conv: 64, kernel: 7, stride: 2}")
+            return None
+        layers: list[StemLayer] = []
+        counts: dict[str, int] = {}
+        ok = True
+        for i, item in enumerate(value):
+            layer = self.stem_layer(item, (*path, i), counts, default_bias)
+            if layer is None:
+                ok = False
+            else:
+                layers.append(layer)
+        names = [layer.name for layer in layers]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                self.fail((*path, i, "name"), f"stem layer name {name!r} is used twice")
+                ok = False
+        return tuple(layers) if ok else None
+
+    def stem_layer(
+        self, item: Any, path: Path, counts: dict[str, int], default_bias: bool
+    ) -> StemLayer | None:
+        if isinstance(item, str):
+            kind = self.choice(item, STEM_TYPES, path, "stem layer")
+            if kind is None:
+                return None
+            if kind not in ("bn", "relu"):
+                self.fail(path, f"stem layer {kind!r} needs its size", _STEM_EXAMPLES[kind])
+                return None
+            item = {kind: None}
+        if not isinstance(item, dict):
+            self.fail(path, f"stem layer must be a word or a mapping, got {_show(item)}")
+            return None
+        kinds = [key for key in item if key in STEM_KEYS]
+        if len(kinds) != 1:
+            if not kinds:
+                unknown = next(iter(item), "")
+                hint = did_you_mean(unknown, STEM_TYPES) or f"one of: {', '.join(STEM_TYPES)}"
+                self.fail(path, "stem layer must name its type", hint)
+            else:
+                self.fail(path, f"stem layer names several types: {', '.join(kinds)}")
+            return None
+        kind = kinds[0]
+        self.keys(item, STEM_KEYS[kind], path, f"{kind} stem layer")
+        counts[kind] = counts.get(kind, 0) + 1
+        name = item.get("name", _default_stem_name(kind, counts))
+        if not isinstance(name, str) or not name.isidentifier():
+            self.fail((*path, "name"), f"layer name must be a Python identifier, got {_show(name)}")
+            return None
+        if name in ("fc", "avgpool", "global_maxpool") or re.fullmatch(r"layer\d+", name):
+            self.fail((*path, "name"), f"layer name {name!r} is reserved for the stages and head")
+            return None
+        if kind == "conv":
+            out_channels = self.integer(item["conv"], (*path, "conv"), what="conv filters")
+            kernel = self.integer(item.get("kernel", 3), (*path, "kernel"), what="kernel")
+            stride = self.integer(item.get("stride", 1), (*path, "stride"), what="stride")
+            padding = self.integer(item.get("padding", (kernel or 1) // 2), (*path, "padding"), 0, "padding")
+            bias = self.boolean(item.get("bias", default_bias), (*path, "bias"))
+            if None in (out_channels, kernel, stride, padding, bias):
+                return None
+            return StemLayer("conv", name, out_channels, kernel or 1, stride or 1, padding or 0, bool(bias))
+        if kind in ("maxpool", "avgpool"):
+            kernel = self.integer(item[kind], (*path, kind), what="pool size")
+            stride = self.integer(item.get("stride", kernel or 1), (*path, "stride"), what="stride")
+            padding = self.integer(item.get("padding", (kernel or 1) // 2), (*path, "padding"), 0, "padding")
+            if None in (kernel, stride, padding):
+                return None
+            if kernel is not None and padding is not None and padding * 2 > kernel:
+                self.fail((*path, "padding"), f"padding {padding} is more than half the pool size {kernel}")
+                return None
+            return StemLayer(kind, name, None, kernel or 1, stride or 1, padding or 0)
+        if kind == "pad":
+            padding = self.integer(item["pad"], (*path, "pad"), what="pad")
+            return StemLayer("pad", name, None, 1, 1, padding) if padding else None
+        if item[kind] not in (None, {}):
+            self.fail((*path, kind), f"{kind} takes no value", f"write - {kind}")
+            return None
+        return StemLayer(kind, name)
+
+    def stages(self, value: Any, path: Path, block: str | None) -> tuple[Stage, ...] | None:
+        if not isinstance(value, list) or not value:
+            self.fail(path, f"stages must be a non-empty list, got {_show(value)}",
+                      "e.g. - {filters: [64, 64, 256], blocks: 3, stride: 1}")
+            return None
+        stages = [self.stage(item, (*path, i), block) for i, item in enumerate(value)]
+        if any(stage is None for stage in stages):
+            return None
+        return tuple(stage for stage in stages if stage is not None)
+
+    def filters(self, value: Any, path: Path, block: str | None) -> tuple[int, ...] | None:
+        filters = self.int_list(value, path, "filters")
+        if filters is None or block is None:
+            return filters
+        want = FILTERS_PER_BLOCK[block]
+        if len(filters) != want:
+            example = "[64, 64]" if block == "basic" else "[64, 64, 256]"
+            self.fail(path, f"a {block} block takes {want} filters, got {len(filters)}", f"e.g. {example}")
+            return None
+        return filters
+
+    def stage(self, item: Any, path: Path, block: str | None) -> Stage | None:
+        if not isinstance(item, dict):
+            self.fail(path, f"a stage must be a mapping, got {_show(item)}",
+                      "e.g. {filters: [64, 64, 256], blocks: 3, stride: 1}")
+            return None
+        self.keys(item, STAGE_KEYS, path, "stage")
+        for key in ("filters", "blocks"):
+            if key not in item:
+                self.fail(path, f"stage is missing {key!r}")
+        filters = self.filters(item.get("filters"), (*path, "filters"), block) if "filters" in item else None
+        stride = self.integer(item.get("stride", 1), (*path, "stride"), what="stride")
+        blocks_value = item.get("blocks")
+        overrides: tuple[BlockOverride, ...] = ()
+        blocks: int | None
+        if isinstance(blocks_value, list):
+            if not blocks_value:
+                self.fail((*path, "blocks"), "a stage needs at least one block")
+                return None
+            parsed = [self.block_entry(entry, (*path, "blocks", j), block) for j, entry in enumerate(blocks_value)]
+            if any(entry is None for entry in parsed):
+                return None
+            overrides = tuple(entry for entry in parsed if entry is not None)
+            blocks = len(overrides)
+        elif "blocks" in item:
+            blocks = self.integer(blocks_value, (*path, "blocks"), what="blocks")
+        else:
+            blocks = None
+        if filters is None or blocks is None or stride is None:
+            return None
+        return Stage(filters=filters, blocks=blocks, stride=stride, overrides=overrides)
+
+    def block_entry(self, entry: Any, path: Path, block: str | None) -> BlockOverride | None:
+        if isinstance(entry, str):
+            if entry in BLOCK_ALIASES:
+                return BlockOverride(shortcut=BLOCK_ALIASES[entry])
+            if entry == "default":
+                return BlockOverride()
+            allowed = (*BLOCK_ALIASES, "default")
+            self.fail(path, f"unknown block entry {entry!r}", did_you_mean(entry, allowed) or
+                      f"use {', '.join(allowed)} or a mapping with filters/shortcut")
+            return None
+        if entry is None:
+            return BlockOverride()
+        if not isinstance(entry, dict):
+            self.fail(path, f"a block entry must be a word or a mapping, got {_show(entry)}")
+            return None
+        self.keys(entry, BLOCK_KEYS, path, "block entry")
+        filters = self.filters(entry["filters"], (*path, "filters"), block) if "filters" in entry else None
+        shortcut = None
+        if "shortcut" in entry:
+            value = entry["shortcut"]
+            value = BLOCK_ALIASES.get(value, value) if isinstance(value, str) else value
+            shortcut = self.choice(value, SHORTCUT_KINDS, (*path, "shortcut"), "shortcut kind")
+            if shortcut is None:
+                return None
+        if "filters" in entry and filters is None:
+            return None
+        return BlockOverride(filters=filters, shortcut=shortcut)
+
+    def head(self, value: Any, path: Path) -> Head | str | None:
+        if value is None or value == "none":
+            return "none"
+        if not isinstance(value, dict):
+            self.fail(path, f"head must be a mapping or none, got {_show(value)}",
+                      "e.g. head: {pool: avg, classes: 1000}")
+            return None
+        self.keys(value, HEAD_KEYS, path, "head")
+        pool = self.choice(value.get("pool", "avg"), POOLS, (*path, "pool"), "pool")
+        classes = self.integer(value.get("classes", 1000), (*path, "classes"), what="classes")
+        if pool is None or classes is None:
+            return None
+        return Head(pool=pool, classes=classes)
+
+
+_KEY_HINTS = {
+    "width_per_group": "write the real inner widths in filters and set groups: ResNeXt 32x4d's "
+    "first stage is filters: [128, 128, 256] with groups: 32",
+    "width_factor": "write the widened inner filters, e.g. [128, 128, 256] for Wide ResNet-50-2",
+}
+
+_STEM_EXAMPLES = {
+    "conv": "e.g. - {conv: 64, kernel: 7, stride: 2}",
+    "maxpool": "e.g. - {maxpool: 3, stride: 2}",
+    "avgpool": "e.g. - {avgpool: 2, stride: 2}",
+    "pad": "e.g. - {pad: 3}",
+}
+
+
+def _default_stem_name(kind: str, counts: dict[str, int]) -> str:
+    # torchvision's names: conv1, bn1, relu, maxpool. A second conv is conv2 and its BN bn2.
+    if kind in ("conv", "bn"):
+        return f"{kind}{counts[kind]}"
+    return kind if counts[kind] == 1 else f"{kind}{counts[kind]}"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def parse_spec(raw: Any, source: SourceMap, default_name: str) -> Spec:
+    """Validate plain values into a Spec; raise SpecError listing every problem."""
+    parser = _Parser(source)
+    spec = parser.parse(raw, default_name)
+    if parser.problems or spec is None:
+        raise SpecError(parser.problems)
+    return spec

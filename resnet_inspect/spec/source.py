@@ -1,0 +1,230 @@
+"""YAML text -> plain Python values plus a source map (dotted key path -> file, line, column).
+
+Loading is safe by construction: the document is *composed* into nodes (never constructed
+through PyYAML's object constructors), only the standard YAML scalar, sequence and mapping tags
+are accepted, duplicate keys are errors, and size, node count and nesting depth are bounded so
+that an alias bomb or a deeply nested document is refused quickly with bounded memory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from resnet_inspect.errors import Problem, SpecError
+
+MAX_FILE_BYTES = 1_000_000
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+
+Path = tuple[str | int, ...]
+
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
+
+
+def dotted(path: Path) -> str:
+    """('stages', 1, 'filters') -> 'stages.1.filters'."""
+    return ".".join(str(part) for part in path)
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int
+    column: int
+
+
+@dataclass
+class SourceMap:
+    """Where each key path of a loaded document was written.
+
+    Lookups fall back to the nearest enclosing path, so a problem with a missing key is
+    reported at the mapping that lacks it.
+    """
+
+    default_file: str
+    locations: dict[Path, Location] = field(default_factory=dict)
+
+    def locate(self, path: Path) -> Location | None:
+        probe = tuple(path)
+        while True:
+            if probe in self.locations:
+                return self.locations[probe]
+            if not probe:
+                return None
+            probe = probe[:-1]
+
+    def problem(self, path: Path, message: str, hint: str = "", severity: str = "error") -> Problem:
+        where = self.locate(path)
+        return Problem(
+            file=where.file if where else self.default_file,
+            line=where.line if where else None,
+            column=where.column if where else None,
+            path=dotted(path),
+            message=message,
+            hint=hint,
+            severity=severity,
+        )
+
+    def merged_with(self, other: SourceMap) -> SourceMap:
+        """A map where `other`'s locations win (used for `extends:` overrides)."""
+        combined = SourceMap(self.default_file, dict(self.locations))
+        combined.default_file = other.default_file
+        combined.locations.update(other.locations)
+        return combined
+
+
+class _Composer:
+    """Turns composed YAML nodes into values, counting nodes to stop alias bombs."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.nodes = 0
+        self.source = SourceMap(file)
+        self.problems: list[Problem] = []
+        self._scalar_loader = yaml.SafeLoader("")
+
+    def _where(self, node: yaml.Node) -> Location:
+        mark = node.start_mark
+        return Location(self.file, mark.line + 1, mark.column + 1)
+
+    def _fail(self, node: yaml.Node, path: Path, message: str, hint: str = "") -> None:
+        where = self._where(node)
+        self.problems.append(Problem(self.file, where.line, where.column, dotted(path), message, hint))
+
+    def value(self, node: yaml.Node, path: Path, depth: int = 0) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise SpecError(
+                [
+                    Problem(
+                        self.file,
+                        *_line_col(node),
+                        dotted(path),
+                        f"document expands to more than {MAX_NODES:,} values",
+                        "aliases that repeat large parts of the document are refused",
+                    )
+                ]
+            )
+        if depth > MAX_DEPTH:
+            raise SpecError(
+                [
+                    Problem(
+                        self.file,
+                        *_line_col(node),
+                        dotted(path),
+                        f"document is nested more than {MAX_DEPTH} levels deep",
+                    )
+                ]
+            )
+        self.source.locations.setdefault(path, self._where(node))
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag not in _SCALAR_TAGS:
+                self._fail(node, path, f"YAML tag {node.tag!r} is not allowed", "plain values only")
+                return None
+            return self._scalar_loader.construct_object(node)
+        if isinstance(node, yaml.SequenceNode):
+            if node.tag != _SEQ_TAG:
+                self._fail(node, path, f"YAML tag {node.tag!r} is not allowed", "plain lists only")
+                return None
+            return [self.value(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        if isinstance(node, yaml.MappingNode):
+            if node.tag != _MAP_TAG:
+                self._fail(node, path, f"YAML tag {node.tag!r} is not allowed", "plain mappings only")
+                return None
+            result: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
+                    self._fail(key_node, path, "mapping keys must be plain words")
+                    continue
+                key = key_node.value
+                if key == "<<":
+                    self._fail(key_node, path, "YAML merge keys ('<<') are not supported",
+                               "use extends: to reuse another spec")
+                    continue
+                if key in result:
+                    first = self.source.locations.get((*path, key))
+                    hint = f"first given at line {first.line}" if first else ""
+                    self._fail(key_node, (*path, key), "duplicate key", hint)
+                    continue
+                self.source.locations[(*path, key)] = self._where(key_node)
+                result[key] = self.value(value_node, (*path, key), depth + 1)
+            return result
+        self._fail(node, path, "unsupported YAML node")  # pragma: no cover - PyYAML has 3 kinds
+        return None
+
+
+def _line_col(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def read_text(file: str) -> str:
+    """Read a spec file as UTF-8 text, refusing what cannot be a spec."""
+    if os.path.isdir(file):
+        raise SpecError([Problem(file, None, None, "", "is a directory, not a spec file")])
+    try:
+        size = os.path.getsize(file)
+        if size > MAX_FILE_BYTES:
+            raise SpecError(
+                [Problem(file, None, None, "", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")]
+            )
+        with open(file, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise SpecError([Problem(file, None, None, "", "no such file")]) from None
+    except PermissionError:
+        raise SpecError([Problem(file, None, None, "", "permission denied")]) from None
+    except OSError as err:
+        raise SpecError([Problem(file, None, None, "", f"cannot read: {err.strerror}")]) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise SpecError(
+            [Problem(file, line, column, "", f"not valid UTF-8 (byte 0x{data[err.start]:02x})")]
+        ) from None
+
+
+def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
+    """Parse one YAML document into plain values and its source map."""
+    if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+        raise SpecError([Problem(file, None, None, "", f"document exceeds {MAX_FILE_BYTES:,} bytes")])
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        message = err.problem or err.context or "invalid YAML"
+        raise SpecError(
+            [
+                Problem(
+                    file,
+                    mark.line + 1 if mark else None,
+                    mark.column + 1 if mark else None,
+                    "",
+                    f"YAML syntax error: {message}",
+                )
+            ]
+        ) from None
+    except yaml.YAMLError as err:
+        raise SpecError([Problem(file, None, None, "", f"YAML error: {err}")]) from None
+    except RecursionError:
+        raise SpecError([Problem(file, None, None, "", "document is nested too deeply")]) from None
+    if node is None:
+        raise SpecError([Problem(file, None, None, "", "file is empty", "start from: resnet-inspect spec resnet50")])
+    composer = _Composer(file)
+    value = composer.value(node, ())
+    if composer.problems:
+        raise SpecError(composer.problems)
+    return value, composer.source
