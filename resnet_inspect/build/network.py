@@ -44,15 +44,15 @@ class ResNet(nn.Module):
 
 
 def init_weights(model: nn.Module) -> None:
-    """torchvision's initialisation: He (fan_out) for convs, BN weight 1 and bias 0."""
+    """torchvision's initialisation: He (fan_out) for convs, BN weight 1 and bias 0 with fresh
+    running statistics, PyTorch's default for the fully connected layer."""
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.BatchNorm2d):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+        elif hasattr(module, "reset_parameters"):
+            module.reset_parameters()  # BN: weight 1, bias 0, running mean 0 / var 1; Linear
 
 
 def param_count(plan: NetworkPlan) -> int:
@@ -91,10 +91,14 @@ def build_model(
             f"(limit {limit / 2**30:,.1f} GiB, half of this machine's memory); "
             "analyse it without building (summary works on any size) or pass force=True"
         )
-    with torch.device(device):
+    # Built on the meta device (no memory, no default init), then given storage and initialised
+    # once, from `seed`, in a forked random state.
+    with torch.device("meta"):
         model = ResNet(plan)
-    if not on_meta:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            init_weights(model)
+    if on_meta:
+        return model
+    model = model.to_empty(device=device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        init_weights(model)
     return model

@@ -75,7 +75,7 @@ def load_raw(target: str, base_dir: str | None = None, chain: tuple[str, ...] = 
         raise SpecError([source.problem(("extends",), f"{parent!r} is not a spec mapping")])
     parent_raw = {k: v for k, v in parent_raw.items() if k not in ("name", "description")}
     merged = _merge(parent_raw, {k: v for k, v in raw.items() if k != "extends"}, (), parent_source, source)
-    merged_source = SourceMap(file, dict(parent_source.locations))
+    merged_source = SourceMap(file, dict(parent_source.locations), dict(parent_source.key_locations))
     merged_source.locations[()] = source.locations[()]
     return merged, merged_source, default_name
 
@@ -92,12 +92,17 @@ def _merge(parent: dict[str, Any], child: dict[str, Any], path: Path, parent_sou
         if isinstance(value, dict) and isinstance(parent.get(key), dict):
             result[key] = _merge(parent[key], value, key_path, parent_source, child_source)
         else:
-            for old in [p for p in parent_source.locations if p[: len(key_path)] == key_path]:
-                del parent_source.locations[old]
+            for table in (parent_source.locations, parent_source.key_locations):
+                for old in [p for p in table if p[: len(key_path)] == key_path]:
+                    del table[old]
             result[key] = value
-        for new, location in child_source.locations.items():
-            if new[: len(key_path)] == key_path:
-                parent_source.locations[new] = location
+        for table, child_table in (
+            (parent_source.locations, child_source.locations),
+            (parent_source.key_locations, child_source.key_locations),
+        ):
+            for new, location in child_table.items():
+                if new[: len(key_path)] == key_path:
+                    table[new] = location
     return result
 
 

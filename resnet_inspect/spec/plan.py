@@ -202,7 +202,7 @@ def _plan_block(
     out_size = ((in_size[0] - 1) // stride + 1, (in_size[1] - 1) // stride + 1)
     same_shape = in_channels == out_channels and stride == 1
     shortcut = declared or shortcut_for(spec.shortcut, same_shape)
-    where = f"stage {stage + 1} block {index + 1}"
+    where = f"block layer{stage + 1}.{index}"
     if shortcut == "identity" and in_channels != out_channels:
         fix = list(filters[:-1]) + [in_channels]
         issues.append(
@@ -210,7 +210,7 @@ def _plan_block(
                 filters_path,
                 f"{where}: identity shortcut cannot add {out_channels} channels to "
                 f"{in_channels}",
-                f"use a projection shortcut (shortcut: projection) or filters {fix}",
+                f"use shortcut: projection, or filters {fix}",
             )
         )
     elif shortcut == "identity" and stride != 1:

@@ -129,8 +129,8 @@ class _Parser:
         self.source = source
         self.problems: list[Problem] = []
 
-    def fail(self, path: Path, message: str, hint: str = "") -> None:
-        self.problems.append(self.source.problem(path, message, hint))
+    def fail(self, path: Path, message: str, hint: str = "", at_key: bool = False) -> None:
+        self.problems.append(self.source.problem(path, message, hint, at_key=at_key))
 
     # -- primitive checks --------------------------------------------------------------
     def keys(self, value: dict[str, Any], allowed: tuple[str, ...], path: Path, what: str) -> None:
@@ -138,7 +138,7 @@ class _Parser:
             if key not in allowed:
                 hint = _KEY_HINTS.get(str(key)) or did_you_mean(str(key), allowed)
                 hint = hint or f"allowed: {', '.join(allowed)}"
-                self.fail((*path, key), f"unknown key in {what}", hint)
+                self.fail((*path, key), f"unknown key in {what}", hint, at_key=True)
 
     def integer(self, value: Any, path: Path, minimum: int = 1, what: str = "value") -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -443,8 +443,12 @@ def _show(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
-        return "a list"
+        return f"a list of {len(value)}"
     return repr(value)
+
+
+def _position(problem: Problem) -> tuple[str, int, int]:
+    return (problem.file, problem.line or 0, problem.column or 0)
 
 
 def parse_spec(raw: Any, source: SourceMap, default_name: str) -> Spec:
@@ -452,5 +456,5 @@ def parse_spec(raw: Any, source: SourceMap, default_name: str) -> Spec:
     parser = _Parser(source)
     spec = parser.parse(raw, default_name)
     if parser.problems or spec is None:
-        raise SpecError(parser.problems)
+        raise SpecError(sorted(parser.problems, key=_position))
     return spec

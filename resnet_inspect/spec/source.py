@@ -54,10 +54,13 @@ class SourceMap:
     """
 
     default_file: str
-    locations: dict[Path, Location] = field(default_factory=dict)
+    locations: dict[Path, Location] = field(default_factory=dict)  # where each value starts
+    key_locations: dict[Path, Location] = field(default_factory=dict)  # where each key is written
 
-    def locate(self, path: Path) -> Location | None:
+    def locate(self, path: Path, at_key: bool = False) -> Location | None:
         probe = tuple(path)
+        if at_key and probe in self.key_locations:
+            return self.key_locations[probe]
         while True:
             if probe in self.locations:
                 return self.locations[probe]
@@ -65,8 +68,11 @@ class SourceMap:
                 return None
             probe = probe[:-1]
 
-    def problem(self, path: Path, message: str, hint: str = "", severity: str = "error") -> Problem:
-        where = self.locate(path)
+    def problem(
+        self, path: Path, message: str, hint: str = "", severity: str = "error", at_key: bool = False
+    ) -> Problem:
+        """A problem located at the value of `path` (or at its key, for key problems)."""
+        where = self.locate(path, at_key)
         return Problem(
             file=where.file if where else self.default_file,
             line=where.line if where else None,
@@ -76,13 +82,6 @@ class SourceMap:
             hint=hint,
             severity=severity,
         )
-
-    def merged_with(self, other: SourceMap) -> SourceMap:
-        """A map where `other`'s locations win (used for `extends:` overrides)."""
-        combined = SourceMap(self.default_file, dict(self.locations))
-        combined.default_file = other.default_file
-        combined.locations.update(other.locations)
-        return combined
 
 
 class _Composer:
@@ -128,7 +127,7 @@ class _Composer:
                     )
                 ]
             )
-        self.source.locations.setdefault(path, self._where(node))
+        self.source.locations[path] = self._where(node)
         if isinstance(node, yaml.ScalarNode):
             if node.tag not in _SCALAR_TAGS:
                 self._fail(node, path, f"YAML tag {node.tag!r} is not allowed", "plain values only")
@@ -154,11 +153,11 @@ class _Composer:
                                "use extends: to reuse another spec")
                     continue
                 if key in result:
-                    first = self.source.locations.get((*path, key))
+                    first = self.source.key_locations.get((*path, key))
                     hint = f"first given at line {first.line}" if first else ""
                     self._fail(key_node, (*path, key), "duplicate key", hint)
                     continue
-                self.source.locations[(*path, key)] = self._where(key_node)
+                self.source.key_locations[(*path, key)] = self._where(key_node)
                 result[key] = self.value(value_node, (*path, key), depth + 1)
             return result
         self._fail(node, path, "unsupported YAML node")  # pragma: no cover - PyYAML has 3 kinds

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Measured on torchvision 0.29.1 / torch 2.14.1 (a copy of the project's shared reference file).
+REFERENCE = json.loads((Path(__file__).parent / "reference" / "torchvision.json").read_text())
+TORCHVISION_PRESETS = sorted(REFERENCE["models"])
+
+
+@pytest.fixture
+def write_spec(tmp_path: Path):
+    """Write YAML text to a file in a temp dir and return its path as a string."""
+
+    def write(text: str, name: str = "spec.yaml") -> str:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    return write
