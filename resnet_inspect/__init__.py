@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from resnet_inspect.report import Report
 
 
-def build_model(target: Any, *, seed: int = 0, device: Any = "cpu", force: bool = False) -> nn.Module:
+def build_model(
+    target: Any, *, seed: int = 0, device: Any = "cpu", force: bool = False
+) -> nn.Module:
     """Build the torch model a spec, spec file or preset describes (see build.network)."""
     from resnet_inspect.build import build_model as _build
 

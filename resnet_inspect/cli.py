@@ -59,7 +59,9 @@ def _parse_input(value: str | None) -> tuple[int, ...] | None:
     except ValueError:
         raise UsageError(f"--input {value!r}: expected CxHxW or HxW, e.g. 3x224x224") from None
     if len(dims) not in (2, 3) or min(dims) < 1:
-        raise UsageError(f"--input {value!r}: expected CxHxW or HxW of positive sizes, e.g. 3x224x224")
+        raise UsageError(
+            f"--input {value!r}: expected CxHxW or HxW of positive sizes, e.g. 3x224x224"
+        )
     return dims
 
 
@@ -97,17 +99,43 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("target")
-@click.option("--depth", type=click.Choice(DEPTHS), default="block", show_default=True,
-              help="stage: children of the model; block: residual blocks; layer: every leaf module.")
-@click.option("--input", "input_text", metavar="CxHxW",
-              help="Input size instead of the spec's, e.g. 3x224x224 or 160x160.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Batch size for output shapes and MACs (no activations are allocated).")
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="table",
-              show_default=True, help="json has every module whatever --depth says.")
+@click.option(
+    "--depth",
+    type=click.Choice(DEPTHS),
+    default="block",
+    show_default=True,
+    help="stage: children of the model; block: residual blocks; layer: every leaf module.",
+)
+@click.option(
+    "--input",
+    "input_text",
+    metavar="CxHxW",
+    help="Input size instead of the spec's, e.g. 3x224x224 or 160x160.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Batch size for output shapes and MACs (no activations are allocated).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="json has every module whatever --depth says.",
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically).")
-def summary(target: str, depth: str, input_text: str | None, batch_size: int,
-            output_format: str, output: str | None) -> None:
+def summary(
+    target: str,
+    depth: str,
+    input_text: str | None,
+    batch_size: int,
+    output_format: str,
+    output: str | None,
+) -> None:
     """Per-layer table: module path, type, kernel/stride, output shape, params, MACs.
 
     Shapes, params and MACs come from one pass on torch's meta device: no weights or
@@ -153,10 +181,16 @@ def validate(targets: tuple[str, ...]) -> None:
             lines += err.lines()
             failed = True
             continue
-        layers = [*plan.stem, *(layer for block in plan.blocks for layer in block.layers), *plan.head]
+        layers = [
+            *plan.stem,
+            *(layer for block in plan.blocks for layer in block.layers),
+            *plan.head,
+        ]
         params = sum(layer.params for layer in layers)
-        click.echo(f"{target}: ok ({spec.name}: {spec.block}, {len(plan.blocks)} blocks, "
-                   f"{params:,} params)")
+        click.echo(
+            f"{target}: ok ({spec.name}: {spec.block}, {len(plan.blocks)} blocks, "
+            f"{params:,} params)"
+        )
     for line in lines:
         click.echo(line, err=True)
     if failed:

@@ -85,8 +85,10 @@ class Report:
         return asdict(self)
 
     def layers_at(self, depth: str) -> list[LayerRow]:
-        """Rows for a summary level: 'stage' (children of the model), 'block', or 'layer' (leaves)."""
+        """Rows for a summary level: 'stage' (model children), 'block', or 'layer' (leaves)."""
         if depth == "layer":
             return [row for row in self.layers if row.is_leaf]
         limit = 1 if depth == "stage" else 2
-        return [row for row in self.layers if row.depth == limit or (row.is_leaf and row.depth < limit)]
+        return [
+            row for row in self.layers if row.depth == limit or (row.is_leaf and row.depth < limit)
+        ]

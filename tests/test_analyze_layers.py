@@ -28,7 +28,9 @@ def test_torchinfo_difference_is_bn_params_and_biases(name):
     # The README's explanation, checked against the measured torchinfo figure: its Mult-Adds
     # exceed the conv + linear multiply-adds by exactly the BN parameter count plus the fc bias.
     report = summarize(name)
-    bn_params = sum(row.params for row in report.layers if row.is_leaf and row.type == "BatchNorm2d")
+    bn_params = sum(
+        row.params for row in report.layers if row.is_leaf and row.type == "BatchNorm2d"
+    )
     fc_bias = REFERENCE["models"][name]["state_dict"]["fc.bias"][0]
     assert REFERENCE["models"][name]["torchinfo_macs"] == report.totals.macs + bn_params + fc_bias
 
@@ -43,8 +45,13 @@ def test_macs_equal_torch_flop_counter_on_a_real_forward(name):
 
 
 # The paper's Table 1, "FLOPs" (multiply-adds) of the v1 layout: 1.8, 3.6, 3.8, 7.6, 11.3 x 10^9.
-PAPER_TABLE_1 = {"resnet18": 1.8e9, "resnet34": 3.6e9, "resnet50_v1": 3.8e9,
-                 "resnet101_v1": 7.6e9, "resnet152_v1": 11.3e9}
+PAPER_TABLE_1 = {
+    "resnet18": 1.8e9,
+    "resnet34": 3.6e9,
+    "resnet50_v1": 3.8e9,
+    "resnet101_v1": 7.6e9,
+    "resnet152_v1": 11.3e9,
+}
 
 
 @pytest.mark.parametrize("name", sorted(PAPER_TABLE_1))
@@ -62,8 +69,11 @@ def test_per_layer_shapes_and_params_match_torchinfo_on_real_tensors():
     for layer in info.summary_list:
         if layer.is_leaf_layer and id(layer.module) in names:
             theirs.setdefault(names[id(layer.module)], list(layer.output_size))
-    ours = {row.name: row.output_shape for row in summarize("resnet18", input_shape=(3, 64, 64),
-                                                            batch_size=2).layers if row.is_leaf}
+    ours = {
+        row.name: row.output_shape
+        for row in summarize("resnet18", input_shape=(3, 64, 64), batch_size=2).layers
+        if row.is_leaf
+    }
     assert theirs == ours
     assert info.total_params == summarize("resnet18").totals.params
 
@@ -95,7 +105,14 @@ def test_container_rows_sum_their_leaves_and_stages_sum_to_totals():
     assert block.macs == sum(row.macs for row in leaves)
     assert sum(stage.params for stage in report.stages) == report.totals.params
     assert sum(stage.macs for stage in report.stages) == report.totals.macs
-    assert [s.name for s in report.stages] == ["stem", "layer1", "layer2", "layer3", "layer4", "head"]
+    assert [s.name for s in report.stages] == [
+        "stem",
+        "layer1",
+        "layer2",
+        "layer3",
+        "layer4",
+        "head",
+    ]
     assert [s.blocks for s in report.stages if s.kind == "stage"] == [3, 4, 6, 3]
     assert report.totals.depth == 50 and report.totals.weighted_layers == 54
 

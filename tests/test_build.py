@@ -29,7 +29,14 @@ def test_params_and_state_dict_manifest_equal_torchvision(name):
 
 
 # The paper, Sec. 4.2: 0.27M, 0.46M, 0.66M, 0.85M, 1.7M, 19.4M parameters.
-CIFAR_PAPER = {20: (0.27, 2), 32: (0.46, 2), 44: (0.66, 2), 56: (0.85, 2), 110: (1.7, 1), 1202: (19.4, 1)}
+CIFAR_PAPER = {
+    20: (0.27, 2),
+    32: (0.46, 2),
+    44: (0.66, 2),
+    56: (0.85, 2),
+    110: (1.7, 1),
+    1202: (19.4, 1),
+}
 
 
 @pytest.mark.parametrize("depth", sorted(CIFAR_PAPER))
@@ -48,7 +55,11 @@ def test_cifar_resnet20_params_by_hand():
     stage3 = (9 * 32 * 64 + 9 * 64 * 64 + 4 * 64) + 2 * (2 * 9 * 64 * 64 + 4 * 64)
     head = 64 * 10 + 10
     model = build_model("cifar_resnet20", device="meta")
-    assert sum(p.numel() for p in model.parameters()) == stem + stage1 + stage2 + stage3 + head == 269_722
+    assert (
+        sum(p.numel() for p in model.parameters())
+        == stem + stage1 + stage2 + stage3 + head
+        == 269_722
+    )
 
 
 def test_keras_resnet50_params_match_keras():
@@ -65,8 +76,16 @@ def _torchvision_forward(sd, x, block, layers, groups=1):
     """An independent re-statement of torchvision's ResNet forward, from a state_dict alone."""
 
     def bn(t, prefix):
-        return F.batch_norm(t, sd[f"{prefix}.running_mean"], sd[f"{prefix}.running_var"],
-                            sd[f"{prefix}.weight"], sd[f"{prefix}.bias"], False, 0.0, 1e-5)
+        return F.batch_norm(
+            t,
+            sd[f"{prefix}.running_mean"],
+            sd[f"{prefix}.running_var"],
+            sd[f"{prefix}.weight"],
+            sd[f"{prefix}.bias"],
+            False,
+            0.0,
+            1e-5,
+        )
 
     x = F.relu(bn(F.conv2d(x, sd["conv1.weight"], stride=2, padding=3), "bn1"))
     x = F.max_pool2d(x, 3, 2, 1)
@@ -75,16 +94,26 @@ def _torchvision_forward(sd, x, block, layers, groups=1):
             p = f"layer{i + 1}.{j}"
             stride = 2 if i > 0 and j == 0 else 1
             if block == "basic":
-                out = F.relu(bn(F.conv2d(x, sd[f"{p}.conv1.weight"], stride=stride, padding=1), f"{p}.bn1"))
+                out = F.relu(
+                    bn(F.conv2d(x, sd[f"{p}.conv1.weight"], stride=stride, padding=1), f"{p}.bn1")
+                )
                 out = bn(F.conv2d(out, sd[f"{p}.conv2.weight"], padding=1), f"{p}.bn2")
             else:  # v1.5: the stride on the 3x3
                 out = F.relu(bn(F.conv2d(x, sd[f"{p}.conv1.weight"]), f"{p}.bn1"))
-                out = F.relu(bn(F.conv2d(out, sd[f"{p}.conv2.weight"], stride=stride, padding=1,
-                                         groups=groups), f"{p}.bn2"))
+                out = F.relu(
+                    bn(
+                        F.conv2d(
+                            out, sd[f"{p}.conv2.weight"], stride=stride, padding=1, groups=groups
+                        ),
+                        f"{p}.bn2",
+                    )
+                )
                 out = bn(F.conv2d(out, sd[f"{p}.conv3.weight"]), f"{p}.bn3")
             identity = x
             if f"{p}.downsample.0.weight" in sd:
-                identity = bn(F.conv2d(x, sd[f"{p}.downsample.0.weight"], stride=stride), f"{p}.downsample.1")
+                identity = bn(
+                    F.conv2d(x, sd[f"{p}.downsample.0.weight"], stride=stride), f"{p}.downsample.1"
+                )
             x = F.relu(out + identity)
     x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
     return F.linear(x, sd["fc.weight"], sd["fc.bias"])
@@ -92,10 +121,15 @@ def _torchvision_forward(sd, x, block, layers, groups=1):
 
 @pytest.mark.parametrize(
     ("name", "block", "layers", "groups"),
-    [("resnet18", "basic", [2, 2, 2, 2], 1), ("resnet50", "bottleneck", [3, 4, 6, 3], 1),
-     ("resnext50_32x4d", "bottleneck", [3, 4, 6, 3], 32)],
+    [
+        ("resnet18", "basic", [2, 2, 2, 2], 1),
+        ("resnet50", "bottleneck", [3, 4, 6, 3], 1),
+        ("resnext50_32x4d", "bottleneck", [3, 4, 6, 3], 32),
+    ],
 )
-def test_torchvision_checkpoint_loads_strictly_and_gives_the_same_outputs(name, block, layers, groups):
+def test_torchvision_checkpoint_loads_strictly_and_gives_the_same_outputs(
+    name, block, layers, groups
+):
     # A "checkpoint" made from torchvision's manifest alone, with non-trivial BN statistics.
     generator = torch.Generator().manual_seed(1)
     checkpoint = {}
@@ -151,13 +185,19 @@ def test_plain_network_has_no_shortcut_modules():
 def test_analytic_plan_params_equal_built_params():
     for name in ("resnet50", "keras_resnet50", "resnext50_32x4d", "cifar_resnet56", "plain18"):
         _, plan = load_checked(name)
-        layers = [*plan.stem, *(layer for block in plan.blocks for layer in block.layers), *plan.head]
+        layers = [
+            *plan.stem,
+            *(layer for block in plan.blocks for layer in block.layers),
+            *plan.head,
+        ]
         model = build_model(name, device="meta")
         assert sum(layer.params for layer in layers) == sum(p.numel() for p in model.parameters())
 
 
 def test_huge_model_is_refused_before_allocating(write_spec):
-    path = write_spec("extends: cifar_resnet20\nstages:\n  - {filters: [100000, 100000], blocks: 1}\n")
+    path = write_spec(
+        "extends: cifar_resnet20\nstages:\n  - {filters: [100000, 100000], blocks: 1}\n"
+    )
     with pytest.raises(BuildError, match=r"weights would need [\d,.]+ GiB"):
         build_model(path)
     meta = build_model(path, device="meta")  # the analyzers still work on it

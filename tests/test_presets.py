@@ -14,9 +14,19 @@ from resnet_inspect.spec.schema import parse_spec
 from resnet_inspect.spec.source import load_yaml
 
 REQUIRED = {
-    "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-    "resnet50_v1", "resnet101_v1", "resnet152_v1", "resnext50_32x4d", "wide_resnet50_2",
-    "plain18", "plain34", "keras_resnet50",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnet50_v1",
+    "resnet101_v1",
+    "resnet152_v1",
+    "resnext50_32x4d",
+    "wide_resnet50_2",
+    "plain18",
+    "plain34",
+    "keras_resnet50",
     *(f"cifar_resnet{d}" for d in (20, 32, 44, 56, 110, 1202)),
     *(f"cifar_plain{d}" for d in (20, 32, 44, 56, 110)),
 }
@@ -72,7 +82,9 @@ def test_extends_cycle_and_missing_target(write_spec):
     path_b = write_spec("extends: a.yaml\n", "b.yaml")
     with pytest.raises(SpecError) as err:
         load_spec(path_b)
-    assert err.value.lines() == [f"{path_b}:1:10: extends: extends cycle: b.yaml -> a.yaml -> b.yaml"]
+    assert err.value.lines() == [
+        f"{path_b}:1:10: extends: extends cycle: b.yaml -> a.yaml -> b.yaml"
+    ]
     missing = write_spec("extends: resnet5O\n", "m.yaml")
     with pytest.raises(SpecError) as err:
         load_spec(missing)

@@ -14,11 +14,25 @@ from resnet_inspect.report import LayerRow, Report, StageRow, Totals
 
 def make_report() -> Report:
     rows = [
-        LayerRow("conv1", "Conv2d", 1, "conv1", True, [1, 8, 4, 4], 216, 216, 3456, [3, 3], [2, 2], 1),
+        LayerRow(
+            "conv1", "Conv2d", 1, "conv1", True, [1, 8, 4, 4], 216, 216, 3456, [3, 3], [2, 2], 1
+        ),
         LayerRow("layer1", "Sequential", 1, "layer1", False, [1, 8, 4, 4], 600, 600, 9216),
         LayerRow("layer1.0", "BasicBlock", 2, "layer1", False, [1, 8, 4, 4], 600, 600, 9216),
-        LayerRow("layer1.0.conv1", "Conv2d", 3, "layer1", True, [1, 8, 4, 4], 576, 576, 9216,
-                 [3, 3], [1, 1], 4),
+        LayerRow(
+            "layer1.0.conv1",
+            "Conv2d",
+            3,
+            "layer1",
+            True,
+            [1, 8, 4, 4],
+            576,
+            576,
+            9216,
+            [3, 3],
+            [1, 1],
+            4,
+        ),
         LayerRow("layer1.0.bn1", "BatchNorm2d", 3, "layer1", True, [1, 8, 4, 4], 16, 16, 0),
         LayerRow("layer1.0.relu1", "ReLU", 3, "layer1", True, [1, 8, 4, 4], 0, 0, 0),
         LayerRow("fc", "Linear", 1, "fc", True, [1, 2], 18, 18, 16),
@@ -28,9 +42,19 @@ def make_report() -> Report:
         StageRow("layer1", "stage", 1, [1, 8, 4, 4], 600, 9216),
         StageRow("head", "head", 0, [1, 2], 18, 16),
     ]
-    totals = Totals(params=834, trainable_params=834, non_trainable_params=0, buffers=16,
-                    param_bytes=3336, buffer_bytes=64, macs=12688, flops=25376,
-                    keras_total_params=850, weighted_layers=3, depth=3)
+    totals = Totals(
+        params=834,
+        trainable_params=834,
+        non_trainable_params=0,
+        buffers=16,
+        param_bytes=3336,
+        buffer_bytes=64,
+        macs=12688,
+        flops=25376,
+        keras_total_params=850,
+        weighted_layers=3,
+        depth=3,
+    )
     return Report("tiny", "tiny.yaml", [3, 8, 8], 1, "float32", rows, stages, totals)
 
 
@@ -66,8 +90,13 @@ def test_json_is_the_whole_report():
 
 def test_csv_has_a_header_and_one_line_per_row():
     rows = list(csv.DictReader(io.StringIO(RENDERERS["csv"](make_report(), "layer"))))
-    assert [row["name"] for row in rows] == ["conv1", "layer1.0.conv1", "layer1.0.bn1",
-                                             "layer1.0.relu1", "fc"]
+    assert [row["name"] for row in rows] == [
+        "conv1",
+        "layer1.0.conv1",
+        "layer1.0.bn1",
+        "layer1.0.relu1",
+        "fc",
+    ]
     assert rows[1]["output_shape"] == "1x8x4x4" and rows[1]["groups"] == "4"
 
 

@@ -70,7 +70,8 @@ def test_groups_must_divide_inner_width(write_spec):
 
 
 def test_feature_map_that_vanishes(write_spec):
-    # keras_resnet50's stem has no padding: 4x4 -> pad 3 -> 10x10 -> conv 7/2 -> 2x2 -> pool 3/2 -> 0.
+    # keras_resnet50's stem has no padding:
+    # 4x4 -> pad 3 -> 10x10 -> conv 7/2 -> 2x2 -> pool 3/2 -> 0.
     path = write_spec("extends: keras_resnet50\ninput: [3, 4, 4]\n")
     lines = lines_of(path)
     # The stem comes from the preset file, so that is where the problem is located:
@@ -92,14 +93,21 @@ def test_plan_shapes_by_hand():
     assert sizes == [(56, 56), (28, 28), (14, 14), (7, 7)]
     assert [b.shortcut for b in plan.stage_blocks(0)] == ["projection", "identity", "identity"]
     # v1.5: the stride of layer2.0 is on conv2 (the 3x3); v1: on conv1.
-    conv_strides = {layer.name: layer.stride for layer in plan.stage_blocks(1)[0].layers if layer.type == "conv"}
+    conv_strides = {
+        layer.name: layer.stride for layer in plan.stage_blocks(1)[0].layers if layer.type == "conv"
+    }
     assert conv_strides == {"conv1": 1, "conv2": 2, "conv3": 1, "downsample.0": 2}
     _, plan_v1 = load_checked("resnet50_v1")
-    conv_strides = {layer.name: layer.stride for layer in plan_v1.stage_blocks(1)[0].layers if layer.type == "conv"}
+    conv_strides = {
+        layer.name: layer.stride
+        for layer in plan_v1.stage_blocks(1)[0].layers
+        if layer.type == "conv"
+    }
     assert conv_strides == {"conv1": 2, "conv2": 1, "conv3": 1, "downsample.0": 2}
 
 
 def test_keras_stem_gives_55():
-    # ZeroPadding2D(3): 230; 7x7/2 valid: (230 - 7) // 2 + 1 = 112; 3x3/2 valid: (112 - 3) // 2 + 1 = 55.
+    # ZeroPadding2D(3): 230; 7x7/2 valid: (230 - 7) // 2 + 1 = 112;
+    # 3x3/2 valid: (112 - 3) // 2 + 1 = 55.
     _, plan = load_checked("keras_resnet50")
     assert [layer.out_size[0] for layer in plan.stem] == [230, 112, 112, 112, 55]

@@ -103,7 +103,9 @@ def test_stem_layer_needs_size_and_reserved_names(write_spec):
     text = GOOD.replace("  - relu\n", "  - relu\n  - maxpool\n  - {conv: 8, name: fc}\n")
     path = write_spec(text)
     lines = problems(path)
-    assert lines[0].endswith("stem.3: stem layer 'maxpool' needs its size (e.g. - {maxpool: 3, stride: 2})")
+    assert lines[0].endswith(
+        "stem.3: stem layer 'maxpool' needs its size (e.g. - {maxpool: 3, stride: 2})"
+    )
     assert lines[1].endswith("stem.4.name: layer name 'fc' is reserved for the stages and head")
 
 

@@ -9,8 +9,8 @@ here, this pass about 0.1 s; torchinfo stays the cross-check in the tests and th
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -28,7 +28,7 @@ class _Record:
 
 
 def module_macs(module: nn.Module, output: torch.Tensor) -> int:
-    """Multiply-adds of weights only: convolutions and linear layers (paper/torchvision convention)."""
+    """Multiply-adds of conv and linear weights only (the paper's and torchvision's convention)."""
     if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
         per_output = (module.in_channels // module.groups) * math.prod(module.kernel_size)
         return output.numel() * per_output
@@ -77,9 +77,16 @@ def _shape_only_forward(module: nn.Module) -> Callable[[torch.Tensor], torch.Ten
         return lambda x: x
     if isinstance(module, nn.Linear):
         return lambda x: x.new_empty((*x.shape[:-1], module.out_features))
-    if isinstance(module, nn.Conv2d) and not isinstance(module.padding, str) and module.padding_mode == "zeros":
+    if (
+        isinstance(module, nn.Conv2d)
+        and not isinstance(module.padding, str)
+        and module.padding_mode == "zeros"
+    ):
         kernel, stride, padding, dilation = (
-            module.kernel_size, module.stride, module.padding, module.dilation
+            module.kernel_size,
+            module.stride,
+            module.padding,
+            module.dilation,
         )
 
         def conv(x: torch.Tensor) -> torch.Tensor:
@@ -90,11 +97,16 @@ def _shape_only_forward(module: nn.Module) -> Callable[[torch.Tensor], torch.Ten
             return x.new_empty((*x.shape[:-3], module.out_channels, height, width))
 
         return conv
-    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)) and not module.ceil_mode and not getattr(
-        module, "return_indices", False
+    if (
+        isinstance(module, (nn.MaxPool2d, nn.AvgPool2d))
+        and not module.ceil_mode
+        and not getattr(module, "return_indices", False)
     ):
-        kernel, stride, padding = (_pair(module.kernel_size), _pair(module.stride or module.kernel_size),
-                                   _pair(module.padding))
+        kernel, stride, padding = (
+            _pair(module.kernel_size),
+            _pair(module.stride or module.kernel_size),
+            _pair(module.padding),
+        )
         dilation = _pair(getattr(module, "dilation", 1))
         assert kernel and stride and padding and dilation
 

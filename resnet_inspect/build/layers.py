@@ -56,7 +56,11 @@ def make_layer(layer: LayerPlan) -> nn.Module:
     if layer.type == "pad":
         return nn.ZeroPad2d(layer.padding)
     if layer.type == "global_pool":
-        return nn.AdaptiveAvgPool2d((1, 1)) if layer.name == "avgpool" else nn.AdaptiveMaxPool2d((1, 1))
+        return (
+            nn.AdaptiveAvgPool2d((1, 1))
+            if layer.name == "avgpool"
+            else nn.AdaptiveMaxPool2d((1, 1))
+        )
     if layer.type == "linear":
         return nn.Linear(layer.in_channels, layer.out_channels, bias=layer.bias)
     if layer.type == "zeropad":

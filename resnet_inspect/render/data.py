@@ -39,7 +39,8 @@ def render_csv(report: Report, depth: str = "layer") -> str:
         record = row.__dict__
         writer.writerow(
             [
-                "x".join(str(v) for v in record[column]) if isinstance(record[column], list)
+                "x".join(str(v) for v in record[column])
+                if isinstance(record[column], list)
                 else ("" if record[column] is None else record[column])
                 for column in CSV_COLUMNS
             ]

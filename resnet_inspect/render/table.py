@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from resnet_inspect.render import numbers
-from resnet_inspect.report import LayerRow, Report
+from resnet_inspect.report import Report
 
 
 def _layer_table(report: Report, depth: str) -> Table:

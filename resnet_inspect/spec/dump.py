@@ -39,7 +39,9 @@ def _stem_entry(layer: StemLayer, default_name: str, default_bias: bool) -> str:
         if layer.bias != default_bias:
             entry["bias"] = layer.bias
         return _flow({**entry, **extra})
-    return _flow({layer.type: layer.kernel, "stride": layer.stride, "padding": layer.padding, **extra})
+    return _flow(
+        {layer.type: layer.kernel, "stride": layer.stride, "padding": layer.padding, **extra}
+    )
 
 
 def _block_entry(override: BlockOverride) -> str:
@@ -69,7 +71,11 @@ def dump_spec(spec: Spec) -> str:
     lines.append(f"bias: {'true' if spec.bias else 'false'}")
     lines.append("stages:")
     for stage in spec.stages:
-        entry: dict[str, Any] = {"filters": list(stage.filters), "blocks": stage.blocks, "stride": stage.stride}
+        entry: dict[str, Any] = {
+            "filters": list(stage.filters),
+            "blocks": stage.blocks,
+            "stride": stage.stride,
+        }
         if not stage.overrides:
             lines.append(f"  - {_flow(entry)}")
             continue

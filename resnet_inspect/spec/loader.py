@@ -52,7 +52,9 @@ def _resolve_target(target: str, base_dir: str | None) -> tuple[str, str]:
     raise _unknown_target(target)
 
 
-def load_raw(target: str, base_dir: str | None = None, chain: tuple[str, ...] = ()) -> tuple[Any, SourceMap, str]:
+def load_raw(
+    target: str, base_dir: str | None = None, chain: tuple[str, ...] = ()
+) -> tuple[Any, SourceMap, str]:
     """Plain values of a spec with its `extends:` chain merged in (the file's own keys win)."""
     file, default_name = _resolve_target(target, base_dir)
     raw, source = load_yaml(read_text(file), file)
@@ -74,14 +76,23 @@ def load_raw(target: str, base_dir: str | None = None, chain: tuple[str, ...] = 
     if not isinstance(parent_raw, dict):
         raise SpecError([source.problem(("extends",), f"{parent!r} is not a spec mapping")])
     parent_raw = {k: v for k, v in parent_raw.items() if k not in ("name", "description")}
-    merged = _merge(parent_raw, {k: v for k, v in raw.items() if k != "extends"}, (), parent_source, source)
-    merged_source = SourceMap(file, dict(parent_source.locations), dict(parent_source.key_locations))
+    merged = _merge(
+        parent_raw, {k: v for k, v in raw.items() if k != "extends"}, (), parent_source, source
+    )
+    merged_source = SourceMap(
+        file, dict(parent_source.locations), dict(parent_source.key_locations)
+    )
     merged_source.locations[()] = source.locations[()]
     return merged, merged_source, default_name
 
 
-def _merge(parent: dict[str, Any], child: dict[str, Any], path: Path, parent_source: SourceMap,
-           child_source: SourceMap) -> dict[str, Any]:
+def _merge(
+    parent: dict[str, Any],
+    child: dict[str, Any],
+    path: Path,
+    parent_source: SourceMap,
+    child_source: SourceMap,
+) -> dict[str, Any]:
     """Child keys override parent keys; mappings merge key by key; lists are replaced whole.
 
     `parent_source` is updated in place so every path points at the file that wrote it.

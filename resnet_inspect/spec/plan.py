@@ -34,7 +34,9 @@ class LayerPlan:
     @property
     def params(self) -> int:
         if self.type == "conv":
-            weights = self.kernel * self.kernel * (self.in_channels // self.groups) * self.out_channels
+            weights = (
+                self.kernel * self.kernel * (self.in_channels // self.groups) * self.out_channels
+            )
             return weights + (self.out_channels if self.bias else 0)
         if self.type == "bn":
             return 2 * self.out_channels
@@ -51,7 +53,9 @@ class LayerPlan:
     def macs(self) -> int:
         """Multiply-adds of weights only, per image (the paper's and torchvision's convention)."""
         if self.type == "conv":
-            per_pixel = self.kernel * self.kernel * (self.in_channels // self.groups) * self.out_channels
+            per_pixel = (
+                self.kernel * self.kernel * (self.in_channels // self.groups) * self.out_channels
+            )
             return per_pixel * self.out_size[0] * self.out_size[1]
         if self.type == "linear":
             return self.in_channels * self.out_channels
@@ -167,8 +171,19 @@ def plan_network(spec: Spec) -> tuple[NetworkPlan, list[PlanIssue]]:
                 filters_path = ("stages", s, "blocks", b, "filters")
             filters = override.filters or stage.filters
             stride = stage.stride if b == 0 else 1
-            block = _plan_block(spec, s, b, channels, size, filters, stride, override.shortcut,
-                                filters_path, block_path, issues)
+            block = _plan_block(
+                spec,
+                s,
+                b,
+                channels,
+                size,
+                filters,
+                stride,
+                override.shortcut,
+                filters_path,
+                block_path,
+                issues,
+            )
             blocks.append(block)
             channels, size = block.out_channels, block.out_size
 
@@ -176,7 +191,9 @@ def plan_network(spec: Spec) -> tuple[NetworkPlan, list[PlanIssue]]:
     if spec.head is not None:
         pool_name = "avgpool" if spec.head.pool == "avg" else "global_maxpool"
         head.append(LayerPlan(pool_name, "global_pool", channels, channels, size, (1, 1)))
-        head.append(LayerPlan("fc", "linear", channels, spec.head.classes, (1, 1), (1, 1), bias=True))
+        head.append(
+            LayerPlan("fc", "linear", channels, spec.head.classes, (1, 1), (1, 1), bias=True)
+        )
     plan = NetworkPlan(spec.input, tuple(stem), tuple(blocks), tuple(head), channels, size)
     return plan, issues
 
@@ -208,8 +225,7 @@ def _plan_block(
         issues.append(
             PlanIssue(
                 filters_path,
-                f"{where}: identity shortcut cannot add {out_channels} channels to "
-                f"{in_channels}",
+                f"{where}: identity shortcut cannot add {out_channels} channels to {in_channels}",
                 f"use shortcut: projection, or filters {fix}",
             )
         )
@@ -245,23 +261,46 @@ def _plan_block(
                 groups = 1  # keep planning with a valid layout
                 break
 
-    def conv(name: str, cin: int, cout: int, kernel: int, conv_stride: int, size: Size,
-             conv_groups: int = 1) -> tuple[LayerPlan, Size]:
+    def conv(
+        name: str,
+        cin: int,
+        cout: int,
+        kernel: int,
+        conv_stride: int,
+        size: Size,
+        conv_groups: int = 1,
+    ) -> tuple[LayerPlan, Size]:
         padding = kernel // 2
-        out = (_out(size[0], kernel, conv_stride, padding), _out(size[1], kernel, conv_stride, padding))
+        out = (
+            _out(size[0], kernel, conv_stride, padding),
+            _out(size[1], kernel, conv_stride, padding),
+        )
         return (
-            LayerPlan(name, "conv", cin, cout, size, out, kernel, conv_stride, padding,
-                      conv_groups, spec.bias),
+            LayerPlan(
+                name,
+                "conv",
+                cin,
+                cout,
+                size,
+                out,
+                kernel,
+                conv_stride,
+                padding,
+                conv_groups,
+                spec.bias,
+            ),
             out,
         )
 
     def bn(name: str, layer: LayerPlan) -> LayerPlan:
-        return LayerPlan(name, "bn", layer.out_channels, layer.out_channels, layer.out_size,
-                         layer.out_size)
+        return LayerPlan(
+            name, "bn", layer.out_channels, layer.out_channels, layer.out_size, layer.out_size
+        )
 
     def relu(name: str, layer: LayerPlan) -> LayerPlan:
-        return LayerPlan(name, "relu", layer.out_channels, layer.out_channels, layer.out_size,
-                         layer.out_size)
+        return LayerPlan(
+            name, "relu", layer.out_channels, layer.out_channels, layer.out_size, layer.out_size
+        )
 
     layers: list[LayerPlan] = []
     if spec.block == "basic":
@@ -276,15 +315,26 @@ def _plan_block(
         c1, size1 = conv("conv1", in_channels, filters[0], 1, s1, in_size)
         c2, size2 = conv("conv2", filters[0], filters[1], 3, s3, size1, groups)
         c3, _ = conv("conv3", filters[1], filters[2], 1, 1, size2)
-        layers += [c1, bn("bn1", c1), relu("relu1", c1), c2, bn("bn2", c2), relu("relu2", c2),
-                   c3, bn("bn3", c3)]
+        layers += [
+            c1,
+            bn("bn1", c1),
+            relu("relu1", c1),
+            c2,
+            bn("bn2", c2),
+            relu("relu2", c2),
+            c3,
+            bn("bn3", c3),
+        ]
         last = c3
     if shortcut == "projection":
         proj, _ = conv("downsample.0", in_channels, out_channels, 1, stride, in_size)
         layers += [proj, bn("downsample.1", proj)]
     elif shortcut == "zeropad":
-        layers.append(LayerPlan("downsample", "zeropad", in_channels, out_channels, in_size, out_size,
-                                1, stride))
+        layers.append(
+            LayerPlan(
+                "downsample", "zeropad", in_channels, out_channels, in_size, out_size, 1, stride
+            )
+        )
     final = "relu3" if spec.block == "bottleneck" else "relu2"
     layers.append(relu(final, last))
     return BlockPlan(

@@ -143,7 +143,9 @@ class _Parser:
     def integer(self, value: Any, path: Path, minimum: int = 1, what: str = "value") -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
-                self.fail(path, f"{what} must be a whole number, got {value!r}", f"write {int(value)}")
+                self.fail(
+                    path, f"{what} must be a whole number, got {value!r}", f"write {int(value)}"
+                )
             else:
                 self.fail(path, f"{what} must be a whole number, got {_show(value)}")
             return None
@@ -196,9 +198,15 @@ class _Parser:
             description = ""
 
         input_shape = self.input_shape(raw.get("input"), ("input",)) if "input" in raw else None
-        block = self.choice(raw.get("block"), BLOCK_TYPES, ("block",), "block type") if "block" in raw else None
+        block = (
+            self.choice(raw.get("block"), BLOCK_TYPES, ("block",), "block type")
+            if "block" in raw
+            else None
+        )
         stride_on = self.choice(raw.get("stride_on", "3x3"), STRIDE_ON, ("stride_on",), "stride_on")
-        shortcut = self.choice(raw.get("shortcut", "B"), SHORTCUT_OPTIONS, ("shortcut",), "shortcut option")
+        shortcut = self.choice(
+            raw.get("shortcut", "B"), SHORTCUT_OPTIONS, ("shortcut",), "shortcut option"
+        )
         groups = self.integer(raw.get("groups", 1), ("groups",), what="groups")
         bias = self.boolean(raw.get("bias", False), ("bias",))
         stem = self.stem(raw.get("stem"), ("stem",), bool(bias)) if "stem" in raw else None
@@ -206,8 +214,11 @@ class _Parser:
         head = self.head(raw.get("head", {}), ("head",))
 
         if block == "basic" and groups not in (None, 1):
-            self.fail(("groups",), "basic blocks support only groups: 1",
-                      "grouped convolutions (ResNeXt) need block: bottleneck")
+            self.fail(
+                ("groups",),
+                "basic blocks support only groups: 1",
+                "grouped convolutions (ResNeXt) need block: bottleneck",
+            )
         if self.problems:
             return None
         assert input_shape and stem is not None and block and stages is not None  # for mypy
@@ -228,8 +239,11 @@ class _Parser:
 
     def input_shape(self, value: Any, path: Path) -> tuple[int, int, int] | None:
         if not isinstance(value, list) or len(value) != 3:
-            self.fail(path, f"input must be [channels, height, width], got {_show(value)}",
-                      "e.g. input: [3, 224, 224]")
+            self.fail(
+                path,
+                f"input must be [channels, height, width], got {_show(value)}",
+                "e.g. input: [3, 224, 224]",
+            )
             return None
         items = [self.integer(v, (*path, i), what="input size") for i, v in enumerate(value)]
         if any(v is None for v in items):
@@ -240,8 +254,11 @@ class _Parser:
         if value is None:
             return ()
         if not isinstance(value, list):
-            self.fail(path, f"stem must be a list of layers, got {_show(value)}",
-                      "e.g. - {conv: 64, kernel: 7, stride: 2}")
+            self.fail(
+                path,
+                f"stem must be a list of layers, got {_show(value)}",
+                "e.g. - {conv: 64, kernel: 7, stride: 2}",
+            )
             return None
         layers: list[StemLayer] = []
         counts: dict[str, int] = {}
@@ -296,19 +313,28 @@ class _Parser:
             out_channels = self.integer(item["conv"], (*path, "conv"), what="conv filters")
             kernel = self.integer(item.get("kernel", 3), (*path, "kernel"), what="kernel")
             stride = self.integer(item.get("stride", 1), (*path, "stride"), what="stride")
-            padding = self.integer(item.get("padding", (kernel or 1) // 2), (*path, "padding"), 0, "padding")
+            padding = self.integer(
+                item.get("padding", (kernel or 1) // 2), (*path, "padding"), 0, "padding"
+            )
             bias = self.boolean(item.get("bias", default_bias), (*path, "bias"))
             if None in (out_channels, kernel, stride, padding, bias):
                 return None
-            return StemLayer("conv", name, out_channels, kernel or 1, stride or 1, padding or 0, bool(bias))
+            return StemLayer(
+                "conv", name, out_channels, kernel or 1, stride or 1, padding or 0, bool(bias)
+            )
         if kind in ("maxpool", "avgpool"):
             kernel = self.integer(item[kind], (*path, kind), what="pool size")
             stride = self.integer(item.get("stride", kernel or 1), (*path, "stride"), what="stride")
-            padding = self.integer(item.get("padding", (kernel or 1) // 2), (*path, "padding"), 0, "padding")
+            padding = self.integer(
+                item.get("padding", (kernel or 1) // 2), (*path, "padding"), 0, "padding"
+            )
             if None in (kernel, stride, padding):
                 return None
             if kernel is not None and padding is not None and padding * 2 > kernel:
-                self.fail((*path, "padding"), f"padding {padding} is more than half the pool size {kernel}")
+                self.fail(
+                    (*path, "padding"),
+                    f"padding {padding} is more than half the pool size {kernel}",
+                )
                 return None
             return StemLayer(kind, name, None, kernel or 1, stride or 1, padding or 0)
         if kind == "pad":
@@ -321,8 +347,11 @@ class _Parser:
 
     def stages(self, value: Any, path: Path, block: str | None) -> tuple[Stage, ...] | None:
         if not isinstance(value, list) or not value:
-            self.fail(path, f"stages must be a non-empty list, got {_show(value)}",
-                      "e.g. - {filters: [64, 64, 256], blocks: 3, stride: 1}")
+            self.fail(
+                path,
+                f"stages must be a non-empty list, got {_show(value)}",
+                "e.g. - {filters: [64, 64, 256], blocks: 3, stride: 1}",
+            )
             return None
         stages = [self.stage(item, (*path, i), block) for i, item in enumerate(value)]
         if any(stage is None for stage in stages):
@@ -336,20 +365,29 @@ class _Parser:
         want = FILTERS_PER_BLOCK[block]
         if len(filters) != want:
             example = "[64, 64]" if block == "basic" else "[64, 64, 256]"
-            self.fail(path, f"a {block} block takes {want} filters, got {len(filters)}", f"e.g. {example}")
+            self.fail(
+                path, f"a {block} block takes {want} filters, got {len(filters)}", f"e.g. {example}"
+            )
             return None
         return filters
 
     def stage(self, item: Any, path: Path, block: str | None) -> Stage | None:
         if not isinstance(item, dict):
-            self.fail(path, f"a stage must be a mapping, got {_show(item)}",
-                      "e.g. {filters: [64, 64, 256], blocks: 3, stride: 1}")
+            self.fail(
+                path,
+                f"a stage must be a mapping, got {_show(item)}",
+                "e.g. {filters: [64, 64, 256], blocks: 3, stride: 1}",
+            )
             return None
         self.keys(item, STAGE_KEYS, path, "stage")
         for key in ("filters", "blocks"):
             if key not in item:
                 self.fail(path, f"stage is missing {key!r}")
-        filters = self.filters(item.get("filters"), (*path, "filters"), block) if "filters" in item else None
+        filters = (
+            self.filters(item.get("filters"), (*path, "filters"), block)
+            if "filters" in item
+            else None
+        )
         stride = self.integer(item.get("stride", 1), (*path, "stride"), what="stride")
         blocks_value = item.get("blocks")
         overrides: tuple[BlockOverride, ...] = ()
@@ -358,7 +396,10 @@ class _Parser:
             if not blocks_value:
                 self.fail((*path, "blocks"), "a stage needs at least one block")
                 return None
-            parsed = [self.block_entry(entry, (*path, "blocks", j), block) for j, entry in enumerate(blocks_value)]
+            parsed = [
+                self.block_entry(entry, (*path, "blocks", j), block)
+                for j, entry in enumerate(blocks_value)
+            ]
             if any(entry is None for entry in parsed):
                 return None
             overrides = tuple(entry for entry in parsed if entry is not None)
@@ -378,8 +419,12 @@ class _Parser:
             if entry == "default":
                 return BlockOverride()
             allowed = (*BLOCK_ALIASES, "default")
-            self.fail(path, f"unknown block entry {entry!r}", did_you_mean(entry, allowed) or
-                      f"use {', '.join(allowed)} or a mapping with filters/shortcut")
+            self.fail(
+                path,
+                f"unknown block entry {entry!r}",
+                did_you_mean(entry, allowed)
+                or f"use {', '.join(allowed)} or a mapping with filters/shortcut",
+            )
             return None
         if entry is None:
             return BlockOverride()
@@ -387,7 +432,11 @@ class _Parser:
             self.fail(path, f"a block entry must be a word or a mapping, got {_show(entry)}")
             return None
         self.keys(entry, BLOCK_KEYS, path, "block entry")
-        filters = self.filters(entry["filters"], (*path, "filters"), block) if "filters" in entry else None
+        filters = (
+            self.filters(entry["filters"], (*path, "filters"), block)
+            if "filters" in entry
+            else None
+        )
         shortcut = None
         if "shortcut" in entry:
             value = entry["shortcut"]
@@ -403,8 +452,11 @@ class _Parser:
         if value is None or value == "none":
             return "none"
         if not isinstance(value, dict):
-            self.fail(path, f"head must be a mapping or none, got {_show(value)}",
-                      "e.g. head: {pool: avg, classes: 1000}")
+            self.fail(
+                path,
+                f"head must be a mapping or none, got {_show(value)}",
+                "e.g. head: {pool: avg, classes: 1000}",
+            )
             return None
         self.keys(value, HEAD_KEYS, path, "head")
         pool = self.choice(value.get("pool", "avg"), POOLS, (*path, "pool"), "pool")

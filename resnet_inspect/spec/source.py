@@ -69,7 +69,12 @@ class SourceMap:
             probe = probe[:-1]
 
     def problem(
-        self, path: Path, message: str, hint: str = "", severity: str = "error", at_key: bool = False
+        self,
+        path: Path,
+        message: str,
+        hint: str = "",
+        severity: str = "error",
+        at_key: bool = False,
     ) -> Problem:
         """A problem located at the value of `path` (or at its key, for key problems)."""
         where = self.locate(path, at_key)
@@ -100,7 +105,9 @@ class _Composer:
 
     def _fail(self, node: yaml.Node, path: Path, message: str, hint: str = "") -> None:
         where = self._where(node)
-        self.problems.append(Problem(self.file, where.line, where.column, dotted(path), message, hint))
+        self.problems.append(
+            Problem(self.file, where.line, where.column, dotted(path), message, hint)
+        )
 
     def value(self, node: yaml.Node, path: Path, depth: int = 0) -> Any:
         self.nodes += 1
@@ -140,7 +147,9 @@ class _Composer:
             return [self.value(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):
             if node.tag != _MAP_TAG:
-                self._fail(node, path, f"YAML tag {node.tag!r} is not allowed", "plain mappings only")
+                self._fail(
+                    node, path, f"YAML tag {node.tag!r} is not allowed", "plain mappings only"
+                )
                 return None
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
@@ -149,8 +158,12 @@ class _Composer:
                     continue
                 key = key_node.value
                 if key == "<<":
-                    self._fail(key_node, path, "YAML merge keys ('<<') are not supported",
-                               "use extends: to reuse another spec")
+                    self._fail(
+                        key_node,
+                        path,
+                        "YAML merge keys ('<<') are not supported",
+                        "use extends: to reuse another spec",
+                    )
                     continue
                 if key in result:
                     first = self.source.key_locations.get((*path, key))
@@ -176,7 +189,15 @@ def read_text(file: str) -> str:
         size = os.path.getsize(file)
         if size > MAX_FILE_BYTES:
             raise SpecError(
-                [Problem(file, None, None, "", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")]
+                [
+                    Problem(
+                        file,
+                        None,
+                        None,
+                        "",
+                        f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
+                    )
+                ]
             )
         with open(file, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
@@ -199,7 +220,9 @@ def read_text(file: str) -> str:
 def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document into plain values and its source map."""
     if len(text.encode("utf-8")) > MAX_FILE_BYTES:
-        raise SpecError([Problem(file, None, None, "", f"document exceeds {MAX_FILE_BYTES:,} bytes")])
+        raise SpecError(
+            [Problem(file, None, None, "", f"document exceeds {MAX_FILE_BYTES:,} bytes")]
+        )
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as err:
@@ -221,7 +244,18 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     except RecursionError:
         raise SpecError([Problem(file, None, None, "", "document is nested too deeply")]) from None
     if node is None:
-        raise SpecError([Problem(file, None, None, "", "file is empty", "start from: resnet-inspect spec resnet50")])
+        raise SpecError(
+            [
+                Problem(
+                    file,
+                    None,
+                    None,
+                    "",
+                    "file is empty",
+                    "start from: resnet-inspect spec resnet50",
+                )
+            ]
+        )
     composer = _Composer(file)
     value = composer.value(node, ())
     if composer.problems:

@@ -1,0 +1,115 @@
+"""Summary speed and memory against the peers, measured in the same run.
+
+1. ResNet-152, batch 32, 224x224: resnet-inspect's summary (spec -> meta model -> shapes,
+   params, MACs -> rendered table) against torchinfo `summary` followed by fvcore
+   `FlopCountAnalysis` on the same model with real tensors. Target: >= 10x faster.
+2. Peak RSS of a fresh process summarising ResNet-50 at batch 1 and at batch 256.
+   Target: within 10%.
+3. The 1202-layer CIFAR ResNet end to end through the CLI (a fresh process, imports included).
+   Target: under 10 s.
+
+Run: python benchmarks/bench_summary.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import sys
+import time
+
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork + exec from the parent (which has
+# just run the peers at batch 32), while VmHWM belongs to the new process image.
+RSS_CODE = """
+from resnet_inspect.pipeline import summarize
+from resnet_inspect.render import render_table_text
+report = summarize("resnet50", batch_size={batch})
+render_table_text(report, "layer")
+status = open("/proc/self/status").read().splitlines()
+print(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+"""
+
+
+def time_ours(repeat: int) -> float:
+    from resnet_inspect.pipeline import summarize
+    from resnet_inspect.render import render_table_text
+
+    best = float("inf")
+    for _ in range(repeat):  # the first run is cold: it pays torch's lazy imports
+        start = time.perf_counter()
+        report = summarize("resnet152", batch_size=32)
+        render_table_text(report, "layer")
+        best = min(best, time.perf_counter() - start) if repeat > 1 else time.perf_counter() - start
+    return best
+
+
+def time_peers() -> tuple[float, float]:
+    import torch
+    import torchinfo
+    from fvcore.nn import FlopCountAnalysis
+
+    from resnet_inspect import build_model
+
+    model = build_model("resnet152").eval()
+    x = torch.randn(32, 3, 224, 224)
+    start = time.perf_counter()
+    torchinfo.summary(model, input_data=x, verbose=0)
+    middle = time.perf_counter()
+    flops = FlopCountAnalysis(model, x)
+    flops.unsupported_ops_warnings(False)
+    flops.uncalled_modules_warnings(False)
+    flops.total()
+    return middle - start, time.perf_counter() - middle
+
+
+def peak_rss_kib(batch: int) -> int:
+    out = subprocess.run(
+        [sys.executable, "-c", RSS_CODE.format(batch=batch)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return int(out.strip().splitlines()[-1])
+
+
+def cli_seconds(*args: str) -> float:
+    start = time.perf_counter()
+    subprocess.run(["resnet-inspect", *args], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=1, help="best of N for ours (1 = cold)")
+    args = parser.parse_args()
+    import torch
+
+    print(
+        f"machine: {platform.machine()}, {platform.processor() or '?'}, "
+        f"{torch.get_num_threads()} threads; python {platform.python_version()}; "
+        f"torch {torch.__version__}"
+    )
+
+    ours = time_ours(args.repeat)
+    torchinfo_s, fvcore_s = time_peers()
+    peers = torchinfo_s + fvcore_s
+    print("\n1. ResNet-152, batch 32, 224x224")
+    print(f"   resnet-inspect summary:           {ours:8.2f} s")
+    print(f"   torchinfo summary (real tensors): {torchinfo_s:8.2f} s")
+    print(f"   fvcore FlopCountAnalysis:         {fvcore_s:8.2f} s")
+    print(f"   ratio peers / ours:               {peers / ours:8.1f}x  (target >= 10x)")
+
+    one, many = peak_rss_kib(1), peak_rss_kib(256)
+    print("\n2. Peak RSS of a fresh process, ResNet-50 summary")
+    print(f"   batch 1:   {one / 1024:8.1f} MiB")
+    print(f"   batch 256: {many / 1024:8.1f} MiB")
+    print(f"   ratio:     {many / one:8.3f}  (target within 1.10)")
+
+    seconds = cli_seconds("summary", "cifar_resnet1202", "--depth", "layer", "--format", "json")
+    print("\n3. cifar_resnet1202 through the CLI (fresh process, imports included)")
+    print(f"   wall time: {seconds:8.2f} s  (target < 10 s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Every command and example in the README and docs/spec.md runs as written."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import ROOT
+from resnet_inspect.cli import cli
+from resnet_inspect.errors import SpecError
+from resnet_inspect.spec import load_spec
+
+README = (ROOT / "README.md").read_text()
+SPEC_DOC = (ROOT / "docs" / "spec.md").read_text()
+
+
+def blocks(text: str, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
+
+
+def readme_commands() -> list[str]:
+    commands = []
+    for block in blocks(README, "sh"):
+        for line in block.splitlines():
+            line = line.split(" #")[0].strip()
+            if line.startswith("resnet-inspect "):
+                commands.append(line)
+    return commands
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A scratch directory that sees the repository's examples/ and tests/ (outputs land here)."""
+    for name in ("examples", "tests"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_readme_lists_the_commands_users_type_first():
+    commands = readme_commands()
+    assert "resnet-inspect summary examples/r50.yaml" in commands
+    assert len(commands) >= 8
+
+
+@pytest.mark.parametrize("command", readme_commands())
+def test_readme_command_runs(workdir, command):
+    result = CliRunner().invoke(cli, shlex.split(command)[1:], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+
+
+def test_readme_quick_start_is_two_commands():
+    section = README.split("## Quick start", 1)[1].split("##", 1)[0]
+    (block,) = blocks(section, "sh")
+    lines = block.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith("resnet-inspect summary examples/r50.yaml")
+    assert lines[1].endswith("python -m pytest")
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python3 -m pytest" in ci and '-e ".[test]"' in ci
+
+
+def test_readme_console_example_is_the_real_output(workdir):
+    (block,) = blocks(README, "console")
+    command, *expected = block.strip().splitlines()
+    result = CliRunner().invoke(cli, shlex.split(command.removeprefix("$ "))[1:])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == expected
+
+
+def test_readme_python_example_runs(workdir, capsys):
+    (code,) = blocks(README, "python")
+    exec(compile(code, "README.md", "exec"), {})
+    # The example asks for batch 8: eight times torchvision's 4,089,184,256 multiply-adds.
+    assert capsys.readouterr().out.split() == ["25557032", str(8 * 4_089_184_256)]
+
+
+def spec_examples() -> list[tuple[str, str | None]]:
+    found = []
+    for match in re.finditer(
+        r"(<!-- invalid: (.*?) -->\n)?```yaml\n(.*?)```", SPEC_DOC, flags=re.S
+    ):
+        found.append((match.group(3), match.group(2)))
+    return found
+
+
+def test_spec_doc_has_examples_for_every_key():
+    text = "\n".join(code for code, _ in spec_examples())
+    for key in (
+        "input:",
+        "stem:",
+        "block:",
+        "stride_on:",
+        "shortcut:",
+        "groups:",
+        "bias:",
+        "stages:",
+        "head:",
+        "extends:",
+        "name:",
+        "conv_block",
+        "identity_block",
+    ):
+        assert key in text, key
+
+
+@pytest.mark.parametrize(("code", "invalid"), spec_examples())
+def test_spec_doc_example(tmp_path, code, invalid):
+    path = tmp_path / "example.yaml"
+    path.write_text(code)
+    if invalid is None:
+        load_spec(str(path))
+    else:
+        with pytest.raises(SpecError, match=re.escape(invalid)):
+            load_spec(str(path))
