@@ -19,6 +19,8 @@ from resnet_inspect.errors import ResnetInspectError, UsageError
 
 DEPTHS = ("stage", "block", "layer")
 FORMATS = ("table", "json", "csv", "markdown")
+DTYPES = ("float32", "bfloat16", "float16")
+CONVENTIONS = ("paper", "full")
 
 
 class _Group(click.Group):
@@ -97,27 +99,93 @@ def cli() -> None:
     """
 
 
+def _load_factory(path: str) -> Any:
+    """`package.module:factory` -> the nn.Module factory() returns (an import path you typed)."""
+    import importlib
+
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise UsageError(
+            f"--model {path!r}: expected package.module:factory, e.g. torchvision.models:resnet50"
+        )
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # like `python -m`: modules in the current directory
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise UsageError(f"--model {path!r}: cannot import {module_name}: {err}") from None
+    factory = getattr(module, attribute, None)
+    if factory is None:
+        raise UsageError(f"--model {path!r}: {module_name} has no {attribute!r}")
+    try:
+        model = factory() if callable(factory) else factory
+    except Exception as err:
+        raise UsageError(f"--model {path!r}: {attribute}() failed: {err}") from err
+    import torch
+
+    if not isinstance(model, torch.nn.Module):
+        raise UsageError(
+            f"--model {path!r}: {attribute} gave a {type(model).__name__}, not a torch.nn.Module"
+        )
+    return model
+
+
 @cli.command()
-@click.argument("target")
+@click.argument("target", required=False)
+@click.option(
+    "--model",
+    "model_path",
+    metavar="MODULE:FACTORY",
+    help="Analyse any nn.Module instead of a spec: an import path and a function "
+    "that returns the model, e.g. torchvision.models:resnet50.",
+)
 @click.option(
     "--depth",
     type=click.Choice(DEPTHS),
     default="block",
     show_default=True,
-    help="stage: children of the model; block: residual blocks; layer: every leaf module.",
+    help="stage: children of the model; block: residual blocks; layer: every leaf.",
 )
 @click.option(
     "--input",
     "input_text",
     metavar="CxHxW",
-    help="Input size instead of the spec's, e.g. 3x224x224 or 160x160.",
+    help="Input size instead of the spec's, e.g. 3x224x224 or 160x160 "
+    "(default 3x224x224 with --model).",
 )
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Batch size for output shapes and MACs (no activations are allocated).",
+    help="Batch size for shapes, MACs and memory (no activations are allocated).",
+)
+@click.option(
+    "--dtype",
+    type=click.Choice(DTYPES),
+    default="float32",
+    show_default=True,
+    help="Element type for the memory figures.",
+)
+@click.option(
+    "--convention",
+    type=click.Choice(CONVENTIONS),
+    default="paper",
+    show_default=True,
+    help="paper: MACs of conv + linear weights; full: fvcore's count (+ batch norm, "
+    "pooling). JSON always has both.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Compare the spec's own arithmetic (params, MACs per stage) with the model; "
+    "exit 3 on any difference.",
+)
+@click.option(
+    "--fvcore",
+    "use_fvcore",
+    is_flag=True,
+    help="Count FLOPs with fvcore itself on real tensors (slower: builds weights).",
 )
 @click.option(
     "--format",
@@ -129,37 +197,67 @@ def cli() -> None:
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically).")
 def summary(
-    target: str,
+    target: str | None,
+    model_path: str | None,
     depth: str,
     input_text: str | None,
     batch_size: int,
+    dtype: str,
+    convention: str,
+    check: bool,
+    use_fvcore: bool,
     output_format: str,
     output: str | None,
 ) -> None:
-    """Per-layer table: module path, type, kernel/stride, output shape, params, MACs.
+    """Per-layer table: module path, type, kernel/stride, output shape, params, MACs,
+    receptive field, activation memory; stage subtotals; totals.
 
-    Shapes, params and MACs come from one pass on torch's meta device: no weights or
-    activations are allocated, so any batch size or resolution costs the same.
-    MACs are the multiply-adds of convolution and linear weights (the ResNet paper's "FLOPs");
-    FLOPs = 2 x MACs.
+    Shapes, params, FLOPs, memory and receptive fields come from one pass on torch's meta
+    device: no weights or activations are allocated, so any batch size or resolution costs the
+    same. MACs are the multiply-adds of convolution and linear weights (the ResNet paper's
+    "FLOPs"); FLOPs = 2 x MACs; fvcore flops add batch norm and pooling.
     """
-    from resnet_inspect.pipeline import summarize
-    from resnet_inspect.spec import load_spec
+    from resnet_inspect import pipeline
 
+    if (target is None) == (model_path is None):
+        raise UsageError("give a spec file or preset name, or --model MODULE:FACTORY (not both)")
     dims = _parse_input(input_text)
-    input_shape = None
-    if dims is not None:
-        channels = dims[0] if len(dims) == 3 else load_spec(target).input[0]
-        input_shape = (channels, dims[-2], dims[-1])
-    report = summarize(target, input_shape=input_shape, batch_size=batch_size)  # type: ignore[arg-type]
+    if model_path is not None:
+        if check:
+            raise UsageError("--check compares a spec with its model; it needs a spec")
+        model = _load_factory(model_path)
+        shape = (3, 224, 224) if dims is None else ((*dims,) if len(dims) == 3 else (3, *dims))
+        report = pipeline.analyze(
+            model, shape, batch_size=batch_size, dtype=dtype, name=model_path, fvcore=use_fvcore
+        )
+    else:
+        assert target is not None
+        input_shape = None
+        if dims is not None:
+            from resnet_inspect.spec import load_spec
+
+            channels = dims[0] if len(dims) == 3 else load_spec(target).input[0]
+            input_shape = (channels, dims[-2], dims[-1])
+        report = pipeline.summarize(
+            target,
+            input_shape=input_shape,
+            batch_size=batch_size,
+            dtype=dtype,
+            check=check,
+            fvcore=use_fvcore,
+        )
     if output_format == "table" and not output:
         from resnet_inspect.render import render_table
 
-        _console().print(render_table(report, depth))
-        return
-    from resnet_inspect.render import RENDERERS
+        _console().print(render_table(report, depth, convention))
+    else:
+        from resnet_inspect.render import RENDERERS
 
-    _emit(RENDERERS[output_format](report, depth), output)
+        _emit(RENDERERS[output_format](report, depth, convention), output)
+    if report.check is not None and not report.check["ok"]:
+        from resnet_inspect.errors import AnalysisError
+
+        raise AnalysisError("the spec's arithmetic and the built model disagree (see the table)")
 
 
 @cli.command()

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import platform
 from dataclasses import replace
 
+import torch
 from torch import nn
 
-from resnet_inspect.analyze.layers import trace_layers
+from resnet_inspect.analyze.analytic import check_against_plan
+from resnet_inspect.analyze.flops import analyze_flops, count_with_fvcore
+from resnet_inspect.analyze.layers import module_rows
+from resnet_inspect.analyze.memory import analyze_memory
+from resnet_inspect.analyze.receptive_field import final_field, propagate
+from resnet_inspect.analyze.trace import trace_model
 from resnet_inspect.build import build_model
+from resnet_inspect.errors import UsageError
 from resnet_inspect.report import LayerRow, Report, StageRow, Totals
 from resnet_inspect.spec import Spec, load_checked
 
-DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+_WEIGHTED = {"Conv1d", "Conv2d", "Conv3d", "Linear"}
 
 
 def summarize(
@@ -21,13 +31,19 @@ def summarize(
     input_shape: tuple[int, int, int] | None = None,
     batch_size: int = 1,
     dtype: str = "float32",
+    check: bool = False,
+    fvcore: bool = False,
 ) -> Report:
-    """The summary Report of a spec, spec file or preset, without running real activations."""
-    spec, _ = load_checked(target if isinstance(target, Spec) else os.fspath(target))
+    """The Report of a spec, spec file or preset, without allocating weights or activations.
+
+    `check` adds the spec-vs-model comparison; `fvcore` replaces the FLOP section by fvcore's
+    own count on real tensors (slower: it builds the weights).
+    """
+    spec, plan = load_checked(target if isinstance(target, Spec) else os.fspath(target))
     if input_shape is not None and tuple(input_shape) != spec.input:
-        spec, _ = load_checked(replace(spec, input=tuple(input_shape)))  # re-check the shapes
-    model = build_model(spec, device="meta").eval()
-    return analyze_model(
+        spec, plan = load_checked(replace(spec, input=tuple(input_shape)))  # re-check the shapes
+    model = build_model(spec, device="meta")
+    report = _analyze_copy(
         model,
         spec.input,
         batch_size=batch_size,
@@ -36,28 +52,83 @@ def summarize(
         source=spec.source or spec.name,
         spec=spec,
     )
+    if check:
+        report = replace(report, check=check_against_plan(plan, report.stages, batch_size))
+    if fvcore:
+        report = replace(report, flops=_fvcore_section(build_model(spec), spec.input, batch_size))
+    return report
 
 
-def analyze_model(
+def analyze(
     model: nn.Module,
     input_shape: tuple[int, ...],
     *,
     batch_size: int = 1,
     dtype: str = "float32",
-    name: str = "model",
-    source: str = "",
+    name: str | None = None,
+    fvcore: bool = False,
+) -> Report:
+    """The Report of any nn.Module. The caller's model is not changed: the analysis runs on a
+    copy whose parameters and buffers live on the meta device (no weights are copied)."""
+    memo: dict[int, object] = {}
+    for tensor in [*model.parameters(), *model.buffers()]:
+        meta = tensor.detach().to("meta")
+        memo[id(tensor)] = (
+            nn.Parameter(meta, tensor.requires_grad) if isinstance(tensor, nn.Parameter) else meta
+        )
+    try:
+        twin = copy.deepcopy(model, memo)
+    except Exception as err:
+        raise UsageError(f"cannot copy the model for analysis: {err}") from err
+    report = _analyze_copy(
+        twin,
+        tuple(input_shape),
+        batch_size=batch_size,
+        dtype=dtype,
+        name=name or type(model).__name__,
+        source=type(model).__module__,
+    )
+    if fvcore:
+        cpu_twin = copy.deepcopy(model).to("cpu")
+        report = replace(report, flops=_fvcore_section(cpu_twin, tuple(input_shape), batch_size))
+    return report
+
+
+def _fvcore_section(model: nn.Module, input_shape: tuple[int, ...], batch_size: int) -> dict:
+    section = count_with_fvcore(model, input_shape)
+    # fvcore runs at batch 1; every formula it applies is linear in the batch size.
+    section["full_total"] = int(section["full_total"]) * batch_size  # type: ignore[call-overload]
+    for key in ("by_operator", "by_module"):
+        section[key] = {k: v * batch_size for k, v in section[key].items()}  # type: ignore[attr-defined]
+    return section
+
+
+def _analyze_copy(
+    model: nn.Module,
+    input_shape: tuple[int, ...],
+    *,
+    batch_size: int,
+    dtype: str,
+    name: str,
+    source: str,
     spec: Spec | None = None,
 ) -> Report:
-    """Analyse a model that lives on the meta device (see summarize)."""
-    rows = trace_layers(model, tuple(input_shape), batch_size)
+    """Analyse a model that is ours to change and lives on the meta device."""
+    if dtype not in DTYPES:
+        raise UsageError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    model = model.to(DTYPES[dtype]).eval()
+    trace = trace_model(model, input_shape, batch_size)
+    after = propagate(trace)
+    rows = module_rows(trace, after)
     params = list({id(p): p for p in model.parameters()}.values())
     buffers = [b for b in model.buffers() if b.is_floating_point()]
     param_count = sum(p.numel() for p in params)
     trainable = sum(p.numel() for p in params if p.requires_grad)
     buffer_count = sum(b.numel() for b in buffers)
     leaves = [row for row in rows if row.is_leaf]
-    macs = sum(row.macs for row in leaves)
-    element_bytes = DTYPE_BYTES[dtype]
+    macs = sum(row.macs for row in rows if row.depth == 1)
+    final = final_field(trace, after)
+    element_bytes = trace.element_bytes
     totals = Totals(
         params=param_count,
         trainable_params=trainable,
@@ -72,6 +143,8 @@ def analyze_model(
         depth=sum(
             1 for row in leaves if row.type in _WEIGHTED and not row.name.endswith("downsample.0")
         ),
+        receptive_field=max(final[0], final[1]) if final else None,
+        effective_stride=max(final[2], final[3]) if final else None,
     )
     return Report(
         model=name,
@@ -83,10 +156,20 @@ def analyze_model(
         stages=_stage_rows(rows),
         totals=totals,
         spec=spec.to_dict() if spec is not None else None,
+        flops=analyze_flops(trace),
+        memory=analyze_memory(trace, totals.param_bytes, totals.buffer_bytes),
+        environment=_environment(),
     )
 
 
-_WEIGHTED = {"Conv1d", "Conv2d", "Conv3d", "Linear"}
+def _environment() -> dict[str, str]:
+    from resnet_inspect import __version__
+
+    return {
+        "resnet_inspect": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
@@ -96,7 +179,7 @@ def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
     if not containers:
         return []
     first, last = containers[0], containers[-1]
-    blocks = {}
+    blocks: dict[str, int] = {}
     for row in rows:
         if row.depth == 2:
             blocks[row.stage] = blocks.get(row.stage, 0) + 1
@@ -112,6 +195,9 @@ def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
                     output_shape=members[-1].output_shape,
                     params=sum(m.params for m in members),
                     macs=sum(m.macs for m in members),
+                    full_flops=sum(m.full_flops for m in members),
+                    receptive_field=members[-1].receptive_field,
+                    effective_stride=members[-1].effective_stride,
                 )
             )
 
@@ -122,4 +208,4 @@ def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
     return result
 
 
-__all__ = ["analyze_model", "summarize"]
+__all__ = ["analyze", "summarize"]

@@ -10,6 +10,11 @@ from typing import Any
 
 REPORT_VERSION = 1
 
+FULL_CONVENTION = (
+    "full = fvcore's convention: one multiply-add counts 1; conv and linear multiply-adds, batch "
+    "norm 2 per element (inference), adaptive average pooling 1 per input element, layer/group "
+    "norm 5 per element. Operations no formula covers are listed in flops.uncounted_ops."
+)
 MACS_CONVENTION = (
     "macs = multiply-adds of convolution and linear layers, weights only (the ResNet paper's "
     "'FLOPs' and torchvision's _ops); flops = 2 x macs. torchinfo's 'Mult-Adds' is larger: it also "
@@ -38,6 +43,10 @@ class LayerRow:
     stride: list[int] | None = None
     groups: int | None = None
     calls: int = 1
+    full_flops: int = 0  # fvcore's convention (conv, linear, batch norm, pooling, ...)
+    activation_bytes: int = 0  # new tensors this module's operations made
+    receptive_field: int | None = None  # pixels of the input one output position sees
+    effective_stride: int | None = None  # input pixels between neighbouring output positions
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,9 @@ class StageRow:
     output_shape: list[int]
     params: int
     macs: int
+    full_flops: int = 0
+    receptive_field: int | None = None
+    effective_stride: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,8 @@ class Totals:
     keras_total_params: int
     weighted_layers: int  # convolutions + fully connected layers
     depth: int  # weighted layers less projection shortcuts: the paper's "50" of ResNet-50
+    receptive_field: int | None = None  # of the last spatial feature map (before global pooling)
+    effective_stride: int | None = None
 
 
 @dataclass(frozen=True)
@@ -76,9 +90,18 @@ class Report:
     stages: list[StageRow]
     totals: Totals
     conventions: dict[str, str] = field(
-        default_factory=lambda: {"macs": MACS_CONVENTION, "params": PARAMS_CONVENTION}
+        default_factory=lambda: {
+            "macs": MACS_CONVENTION,
+            "full": FULL_CONVENTION,
+            "params": PARAMS_CONVENTION,
+        }
     )
     spec: dict[str, Any] | None = None
+    flops: dict[str, Any] = field(default_factory=dict)  # analyze.flops
+    memory: dict[str, Any] = field(default_factory=dict)  # analyze.memory
+    check: dict[str, Any] | None = None  # analyze.analytic, with --check
+    latency: dict[str, Any] | None = None
+    environment: dict[str, Any] = field(default_factory=dict)  # versions; not the numbers
     report_version: int = REPORT_VERSION
 
     def to_dict(self) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from conftest import REFERENCE, TORCHVISION_PRESETS
 from resnet_inspect import build_model, summarize
-from resnet_inspect.pipeline import analyze_model
+from resnet_inspect.pipeline import analyze
 
 
 @pytest.mark.parametrize("name", TORCHVISION_PRESETS)
@@ -117,11 +117,17 @@ def test_container_rows_sum_their_leaves_and_stages_sum_to_totals():
     assert report.totals.depth == 50 and report.totals.weighted_layers == 54
 
 
-def test_analysis_leaves_the_model_as_it_was():
-    model = build_model("cifar_resnet20", device="meta")
+def test_analysis_leaves_the_callers_model_as_it_was():
+    model = build_model("cifar_resnet20")
     model.train()
-    analyze_model(model, (3, 32, 32))
+    before = {key: value.clone() for key, value in model.state_dict().items()}
+    report = analyze(model, (3, 32, 32), batch_size=4)
+    assert report.totals.params == 269_722
     assert model.training
+    assert all(p.device.type == "cpu" for p in model.parameters())
+    after = model.state_dict()
+    assert list(after) == list(before)
+    assert all(torch.equal(after[key], before[key]) for key in before)
     for module in model.modules():
         assert not module._forward_hooks and not module._forward_pre_hooks
-        assert "forward" not in vars(module)  # shape-only forwards removed again
+        assert "forward" not in vars(module)  # no swapped forwards left behind

@@ -12,14 +12,16 @@ from resnet_inspect.render.table import render_table
 from resnet_inspect.report import Report
 
 
-def render_table_text(report: Report, depth: str = "block", width: int = 120) -> str:
+def render_table_text(
+    report: Report, depth: str = "block", convention: str = "paper", width: int = 150
+) -> str:
     """The rich table as plain text (for --output FILE)."""
     console = Console(file=io.StringIO(), width=width, color_system=None, record=True)
-    console.print(render_table(report, depth))
+    console.print(render_table(report, depth, convention))
     return console.export_text()
 
 
-RENDERERS: dict[str, Callable[[Report, str], str]] = {
+RENDERERS: dict[str, Callable[[Report, str, str], str]] = {
     "table": render_table_text,
     "json": render_json,
     "csv": render_csv,

@@ -22,16 +22,20 @@ CSV_COLUMNS = (
     "params",
     "trainable_params",
     "macs",
+    "full_flops",
+    "activation_bytes",
+    "receptive_field",
+    "effective_stride",
     "calls",
 )
 
 
-def render_json(report: Report, depth: str = "layer") -> str:
+def render_json(report: Report, depth: str = "layer", convention: str = "paper") -> str:
     """The whole report (every module, whatever the depth) as one stable JSON object."""
     return json.dumps(report.to_dict(), indent=2, sort_keys=False) + "\n"
 
 
-def render_csv(report: Report, depth: str = "layer") -> str:
+def render_csv(report: Report, depth: str = "layer", convention: str = "paper") -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -48,19 +52,21 @@ def render_csv(report: Report, depth: str = "layer") -> str:
     return out.getvalue()
 
 
-def render_markdown(report: Report, depth: str = "block") -> str:
+def render_markdown(report: Report, depth: str = "block", convention: str = "paper") -> str:
     totals = report.totals
+    ops = "MACs" if convention == "paper" else "fvcore flops"
     lines = [
         f"### {report.model} — input {numbers.shape([report.batch_size, *report.input_shape])}",
         "",
-        "| Layer | Type | Kernel/stride | Output shape | Params | MACs |",
-        "|---|---|---|---:|---:|---:|",
+        f"| Layer | Type | Kernel/stride | Output shape | Params | {ops} | RF |",
+        "|---|---|---|---:|---:|---:|---:|",
     ]
     for row in report.layers_at(depth):
+        value = row.macs if convention == "paper" else row.full_flops
         lines.append(
             f"| `{row.name}` | {row.type} | {numbers.kernel(row.kernel, row.stride, row.groups)} | "
             f"{numbers.shape(row.output_shape)} | {numbers.count(row.params)} | "
-            f"{numbers.count(row.macs)} |"
+            f"{numbers.count(value)} | {row.receptive_field or ''} |"
         )
     lines += [
         "",
@@ -71,6 +77,19 @@ def render_markdown(report: Report, depth: str = "block") -> str:
         f"| Buffers (BN statistics) | {numbers.count(totals.buffers)} |",
         f"| MACs (conv + linear multiply-adds) | {numbers.count(totals.macs)} |",
         f"| FLOPs (2 × MACs) | {numbers.count(totals.flops)} |",
+        *(
+            [f"| fvcore flops (full) | {numbers.count(int(report.flops['full_total']))} |"]
+            if report.flops
+            else []
+        ),
+        *(
+            [
+                f"| Receptive field | {totals.receptive_field} px "
+                f"(stride {totals.effective_stride}) |"
+            ]
+            if totals.receptive_field
+            else []
+        ),
         "",
         f"_{report.conventions['macs']}_",
         "",

@@ -1,4 +1,5 @@
-"""Report -> rich renderables: the per-layer table with stage subtotals, and the totals panel."""
+"""Report -> rich renderables: the per-layer table with stage subtotals, the totals panel and
+the spec-vs-model check."""
 
 from __future__ import annotations
 
@@ -8,13 +9,23 @@ from rich.table import Table
 from rich.text import Text
 
 from resnet_inspect.render import numbers
-from resnet_inspect.report import Report
+from resnet_inspect.report import LayerRow, Report, StageRow
+
+CONVENTIONS = ("paper", "full")
 
 
-def _layer_table(report: Report, depth: str) -> Table:
+def _ops(value: int) -> str:
+    return numbers.count(value) if value else "-"
+
+
+def _field(receptive_field: int | None, stride: int | None) -> str:
+    return f"{receptive_field} /{stride}" if receptive_field else ""
+
+
+def _layer_table(report: Report, depth: str, convention: str) -> Table:
     table = Table(
         title=f"{report.model} · input {numbers.shape([report.batch_size, *report.input_shape])}"
-        f" · depth {depth}",
+        f" · {report.dtype} · depth {depth}",
         title_justify="left",
         header_style="bold",
         show_edge=False,
@@ -25,32 +36,43 @@ def _layer_table(report: Report, depth: str) -> Table:
     table.add_column("Kernel/stride", no_wrap=True)
     table.add_column("Output shape", justify="right", no_wrap=True)
     table.add_column("Params", justify="right", no_wrap=True)
-    table.add_column("MACs", justify="right", no_wrap=True)
-    rows = report.layers_at(depth)
+    table.add_column(
+        "MACs" if convention == "paper" else "fvcore flops", justify="right", no_wrap=True
+    )
+    table.add_column("RF /stride", justify="right", no_wrap=True)
+    table.add_column("Activations", justify="right", no_wrap=True)
     stages = {stage.name: stage for stage in report.stages if stage.kind == "stage"}
     group_of = _groups(report)
     current: str | None = None
-    for row in rows:
+    for row in report.layers_at(depth):
         group = group_of.get(row.stage, row.stage)
         if group != current:
             if current in stages and depth != "stage":
-                _subtotal(table, current, stages)
+                _subtotal(table, stages[current], convention)
             if current is not None:
                 table.add_section()
             current = group
-        indent = "  " * (row.depth - 1) if depth != "stage" else ""
         table.add_row(
-            indent + row.name,
-            row.type,
-            numbers.kernel(row.kernel, row.stride, row.groups),
-            numbers.shape(row.output_shape),
-            numbers.count(row.params) if row.params else "-",
-            numbers.count(row.macs) if row.macs else "-",
+            *_cells(row, depth, convention),
             style="bold" if row.depth == 1 and not row.is_leaf and depth != "stage" else None,
         )
     if current in stages and depth != "stage":
-        _subtotal(table, current, stages)
+        _subtotal(table, stages[current], convention)
     return table
+
+
+def _cells(row: LayerRow, depth: str, convention: str) -> list[str]:
+    indent = "  " * (row.depth - 1) if depth != "stage" else ""
+    return [
+        indent + row.name,
+        row.type,
+        numbers.kernel(row.kernel, row.stride, row.groups),
+        numbers.shape(row.output_shape),
+        _ops(row.params),
+        _ops(row.macs if convention == "paper" else row.full_flops),
+        _field(row.receptive_field, row.effective_stride),
+        numbers.size_bytes(row.activation_bytes) if row.activation_bytes else "-",
+    ]
 
 
 def _groups(report: Report) -> dict[str, str]:
@@ -65,15 +87,18 @@ def _groups(report: Report) -> dict[str, str]:
     }
 
 
-def _subtotal(table: Table, name: str | None, stages: dict) -> None:  # type: ignore[type-arg]
-    stage = stages[name]
+def _subtotal(table: Table, stage: StageRow, convention: str) -> None:
     table.add_row(
-        Text(f"{name} subtotal ({stage.blocks} blocks)", style="italic cyan"),
+        Text(f"{stage.name} subtotal ({stage.blocks} blocks)", style="italic cyan"),
         "",
         "",
         numbers.shape(stage.output_shape),
         Text(numbers.count(stage.params), style="cyan"),
-        Text(numbers.count(stage.macs), style="cyan"),
+        Text(
+            numbers.count(stage.macs if convention == "paper" else stage.full_flops), style="cyan"
+        ),
+        _field(stage.receptive_field, stage.effective_stride),
+        "",
     )
 
 
@@ -89,27 +114,97 @@ def _totals_panel(report: Report) -> Panel:
     grid.add_row("Buffers", numbers.count(totals.buffers), "BN running mean + variance")
     grid.add_row("Keras-style total", numbers.count(totals.keras_total_params), "params + buffers")
     grid.add_row(
-        "Parameter size",
-        numbers.size_bytes(totals.param_bytes),
-        f"{report.dtype}; buffers {numbers.size_bytes(totals.buffer_bytes)}",
+        "MACs",
+        numbers.count(totals.macs),
+        f"{numbers.si(totals.macs)} conv + linear multiply-adds (the paper's “FLOPs”)",
     )
-    grid.add_row("MACs", numbers.count(totals.macs), f"{numbers.si(totals.macs)} multiply-adds")
     grid.add_row("FLOPs", numbers.count(totals.flops), f"{numbers.si(totals.flops)} = 2 × MACs")
+    flops = report.flops
+    if flops:
+        grid.add_row(
+            "fvcore flops",
+            numbers.count(int(flops["full_total"])),
+            f"{numbers.si(int(flops['full_total']))} full: + batch norm, pooling "
+            f"({flops['engine']})",
+        )
+        uncounted = ", ".join(
+            f"{name.removeprefix('aten::')} ×{count}"
+            for name, count in flops["uncounted_ops"].items()
+        )
+        if uncounted:
+            grid.add_row("Not counted", "", uncounted)
     grid.add_row(
         "Depth",
         str(totals.depth),
         f"weighted layers on the main path, as the paper counts; {totals.weighted_layers} with "
         "projection shortcuts",
     )
+    if totals.receptive_field:
+        grid.add_row(
+            "Receptive field",
+            f"{totals.receptive_field} px",
+            f"effective stride {totals.effective_stride}, last feature map, max over all paths",
+        )
+    memory = report.memory
+    if memory:
+        grid.add_row(
+            "Weights",
+            numbers.size_bytes(totals.param_bytes),
+            f"{report.dtype}; buffers {numbers.size_bytes(totals.buffer_bytes)}",
+        )
+        grid.add_row(
+            "Inference memory",
+            numbers.size_bytes(int(memory["inference_bytes"])),
+            "weights + buffers + peak live activations "
+            f"{numbers.size_bytes(int(memory['inference_peak_activation_bytes']))}",
+        )
+        training = memory["training_bytes"]
+        grid.add_row(
+            "Training memory",
+            numbers.size_bytes(int(training["sgd_momentum"])),
+            f"SGD momentum; Adam {numbers.size_bytes(int(training['adam']))}; "
+            "saved activations "
+            f"{numbers.size_bytes(int(memory['saved_activation_bytes']))}",
+        )
     note = Text(
-        f"MACs: multiply-adds of conv and linear weights for batch {report.batch_size} — the "
-        "ResNet paper's “FLOPs” and torchvision's _ops. torchinfo's Mult-Adds also count BN "
-        "parameters and biases; fvcore's “flops” are multiply-adds too.",
+        f"Batch {report.batch_size}. MACs: multiply-adds of conv and linear weights — the ResNet "
+        "paper's “FLOPs” and torchvision's _ops. torchinfo's Mult-Adds also count BN parameters "
+        "and biases; fvcore's “flops” are multiply-adds plus batch norm and pooling.",
         style="dim",
     )
-    return Panel(Group(grid, Text(""), note), title="Totals", title_align="left", width=104)
+    return Panel(Group(grid, Text(""), note), title="Totals", title_align="left", width=110)
 
 
-def render_table(report: Report, depth: str = "block") -> RenderableType:
+def _check_table(report: Report) -> Table:
+    check = report.check or {}
+    table = Table(
+        title="Spec arithmetic vs built model",
+        title_justify="left",
+        header_style="bold",
+        show_edge=False,
+        pad_edge=False,
+    )
+    for column in ("Stage", "Params (spec)", "Params (model)", "MACs (spec)", "MACs (model)", ""):
+        table.add_column(column, justify="left" if column == "Stage" else "right")
+    for row in check.get("stages", []):
+        table.add_row(
+            row["name"],
+            numbers.count(row["analytic_params"]),
+            numbers.count(row["measured_params"]),
+            numbers.count(row["analytic_macs"]),
+            numbers.count(row["measured_macs"]),
+            Text("✓ equal", style="green") if row["ok"] else Text("✗ MISMATCH", style="bold red"),
+        )
+    return table
+
+
+def render_table(report: Report, depth: str = "block", convention: str = "paper") -> RenderableType:
     """The summary as a rich renderable (the CLI prints it)."""
-    return Group(_layer_table(report, depth), Text(""), _totals_panel(report))
+    parts: list[RenderableType] = [
+        _layer_table(report, depth, convention),
+        Text(""),
+        _totals_panel(report),
+    ]
+    if report.check is not None:
+        parts += [Text(""), _check_table(report)]
+    return Group(*parts)
