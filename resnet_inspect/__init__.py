@@ -34,11 +34,40 @@ def build_model(
     return _build(target, seed=seed, device=device, force=force)
 
 
-def summarize(target: Any, *, input_shape: Any = None, batch_size: int = 1) -> Report:
-    """The summary Report of a spec, spec file or preset (see pipeline.summarize)."""
+def summarize(
+    target: Any,
+    *,
+    input_shape: Any = None,
+    batch_size: int = 1,
+    dtype: str = "float32",
+    check: bool = False,
+    fvcore: bool = False,
+) -> Report:
+    """The Report of a spec, spec file or preset (see pipeline.summarize)."""
     from resnet_inspect.pipeline import summarize as _summarize
 
-    return _summarize(target, input_shape=input_shape, batch_size=batch_size)
+    return _summarize(
+        target,
+        input_shape=input_shape,
+        batch_size=batch_size,
+        dtype=dtype,
+        check=check,
+        fvcore=fvcore,
+    )
+
+
+def analyze(
+    model: nn.Module,
+    input_shape: Any,
+    *,
+    batch_size: int = 1,
+    dtype: str = "float32",
+    fvcore: bool = False,
+) -> Report:
+    """The Report of any nn.Module; the model itself is left unchanged (see pipeline.analyze)."""
+    from resnet_inspect.pipeline import analyze as _analyze
+
+    return _analyze(model, tuple(input_shape), batch_size=batch_size, dtype=dtype, fvcore=fvcore)
 
 
 __all__ = [
@@ -50,6 +79,7 @@ __all__ = [
     "Spec",
     "SpecError",
     "__version__",
+    "analyze",
     "build_model",
     "load_spec",
     "preset_names",

@@ -10,12 +10,12 @@ from dataclasses import replace
 import torch
 from torch import nn
 
-from resnet_inspect.analyze.analytic import check_against_plan
-from resnet_inspect.analyze.flops import analyze_flops, count_with_fvcore
-from resnet_inspect.analyze.layers import module_rows
-from resnet_inspect.analyze.memory import analyze_memory
-from resnet_inspect.analyze.receptive_field import final_field, propagate
-from resnet_inspect.analyze.trace import trace_model
+from resnet_inspect.analyzers.analytic import check_against_plan
+from resnet_inspect.analyzers.flops import analyze_flops, count_with_fvcore
+from resnet_inspect.analyzers.layers import module_rows
+from resnet_inspect.analyzers.memory import analyze_memory
+from resnet_inspect.analyzers.receptive_field import final_field, propagate
+from resnet_inspect.analyzers.trace import trace_model
 from resnet_inspect.build import build_model
 from resnet_inspect.errors import UsageError
 from resnet_inspect.report import LayerRow, Report, StageRow, Totals

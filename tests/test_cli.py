@@ -204,3 +204,30 @@ def test_console_script_runs():
     )
     assert result.returncode == 0, result.stderr
     assert "25,557,032" in result.stdout
+
+
+def test_json_is_byte_identical_across_runs(tmp_path):
+    outputs = []
+    for run_index in range(2):
+        target = tmp_path / f"run{run_index}.json"
+        subprocess.run(
+            [
+                "resnet-inspect",
+                "summary",
+                "resnext50_32x4d",
+                "--format",
+                "json",
+                "--check",
+                "-o",
+                str(target),
+            ],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
+        outputs.append(target.read_bytes())
+    assert outputs[0] == outputs[1]
+    data = json.loads(outputs[0])
+    # Versions live in their own section; everything else is the model's numbers.
+    assert set(data["environment"]) == {"resnet_inspect", "torch", "python"}
+    assert data["report_version"] == 1

@@ -29,7 +29,7 @@ def modules_under(part: str):
 
 
 @pytest.mark.parametrize("part", ["spec", "report.py", "render", "errors.py", "files.py"])
-def test_no_torch_outside_build_analyze_pipeline(part):
+def test_no_torch_outside_build_analyzers_pipeline(part):
     for path in modules_under(part):
         assert not any(name.split(".")[0] == "torch" for name in imports_of(path)), path
 
@@ -49,7 +49,7 @@ def test_imports_go_one_way():
         "files": 1,
         "render": 2,
         "build": 2,
-        "analyze": 3,
+        "analyzers": 3,
         "pipeline": 4,
         "cli": 5,
     }

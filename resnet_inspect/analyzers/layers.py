@@ -7,10 +7,10 @@ from collections import defaultdict
 
 from torch import nn
 
-from resnet_inspect.analyze.flops import op_full_flops, op_macs
-from resnet_inspect.analyze.memory import allocations
-from resnet_inspect.analyze.receptive_field import Field
-from resnet_inspect.analyze.trace import ModuleCall, Trace
+from resnet_inspect.analyzers.flops import op_full_flops, op_macs
+from resnet_inspect.analyzers.memory import allocations
+from resnet_inspect.analyzers.receptive_field import Field
+from resnet_inspect.analyzers.trace import ModuleCall, Trace
 from resnet_inspect.report import LayerRow
 
 

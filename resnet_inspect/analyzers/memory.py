@@ -13,7 +13,7 @@ no convolution workspaces):
 
 from __future__ import annotations
 
-from resnet_inspect.analyze.trace import OpCall, Trace
+from resnet_inspect.analyzers.trace import OpCall, Trace
 
 # What autograd keeps for backward, per operation. Unknown operations are assumed to save their
 # first input (and listed in the section's `assumed_ops`).

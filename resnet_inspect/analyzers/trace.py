@@ -263,6 +263,12 @@ class _Recorder(TorchFunctionMode):
         return out
 
 
+def _expect(condition: bool, message: str) -> None:
+    """The check the real layer would make before computing (shape-only forwards skip it)."""
+    if not condition:
+        raise RuntimeError(message)
+
+
 def _shape_only_forward(module: nn.Module, tracer: _Tracer) -> Callable[..., Any] | None:
     """A forward that makes the output of the right shape and records one operation."""
 
@@ -277,7 +283,15 @@ def _shape_only_forward(module: nn.Module, tracer: _Tracer) -> Callable[..., Any
         return forward
 
     if isinstance(module, nn.modules.batchnorm._NormBase):
-        return wrap("aten::batch_norm", lambda x: x.new_empty(x.shape), affine=module.affine)
+
+        def norm(x: torch.Tensor) -> torch.Tensor:
+            _expect(
+                x.dim() >= 2 and x.shape[1] == module.num_features,
+                f"{type(module).__name__}({module.num_features}) got input {list(x.shape)}",
+            )
+            return x.new_empty(x.shape)
+
+        return wrap("aten::batch_norm", norm, affine=module.affine)
     if isinstance(module, nn.ReLU):
         if module.inplace:
             return wrap("aten::relu_", lambda x: x)
@@ -304,8 +318,17 @@ def _shape_only_forward(module: nn.Module, tracer: _Tracer) -> Callable[..., Any
         )
 
         def conv(x: torch.Tensor) -> torch.Tensor:
+            _expect(
+                x.dim() in (3, 4) and x.shape[-3] == module.in_channels,
+                f"Conv2d({module.in_channels}, {module.out_channels}) got input "
+                f"{list(x.shape)}: expected {module.in_channels} channels",
+            )
             height = _window_out(x.shape[-2], kernel[0], stride[0], padding[0], dilation[0])
             width = _window_out(x.shape[-1], kernel[1], stride[1], padding[1], dilation[1])
+            _expect(
+                height > 0 and width > 0,
+                f"Conv2d output would be {height}x{width} for input {list(x.shape)}",
+            )
             return x.new_empty((*x.shape[:-3], module.out_channels, height, width))
 
         return wrap(
@@ -329,6 +352,11 @@ def _shape_only_forward(module: nn.Module, tracer: _Tracer) -> Callable[..., Any
         def pool(x: torch.Tensor) -> torch.Tensor:
             height = _window_out(x.shape[-2], kernel[0], stride[0], padding[0], dilation[0])
             width = _window_out(x.shape[-1], kernel[1], stride[1], padding[1], dilation[1])
+            _expect(
+                x.dim() in (3, 4) and height > 0 and width > 0,
+                f"{type(module).__name__} output would be {height}x{width} for input "
+                f"{list(x.shape)}",
+            )
             return x.new_empty((*x.shape[:-2], height, width))
 
         name = "aten::max_pool2d" if isinstance(module, nn.MaxPool2d) else "aten::avg_pool2d"

@@ -15,12 +15,13 @@ out. `count_with_fvcore` runs fvcore itself on real tensors, for cross-checks (`
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 
 import torch
 from torch import nn
 
-from resnet_inspect.analyze.trace import OpCall, Trace
+from resnet_inspect.analyzers.trace import OpCall, Trace
 from resnet_inspect.errors import AnalysisError
 
 _NORMS = {
@@ -109,7 +110,9 @@ def count_with_fvcore(model: nn.Module, input_shape: tuple[int, ...]) -> dict[st
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
     try:
-        total = int(analysis.total())
+        with warnings.catch_warnings():  # fvcore's jit trace warns about torch.jit's future
+            warnings.simplefilter("ignore")
+            total = int(analysis.total())
     except Exception as err:  # fvcore's jit trace fails on some models
         raise AnalysisError(f"fvcore could not trace the model: {err}") from err
     return {

@@ -9,7 +9,7 @@ pooling and everything after it see the whole input (no receptive field is repor
 
 from __future__ import annotations
 
-from resnet_inspect.analyze.trace import OpCall, Trace
+from resnet_inspect.analyzers.trace import OpCall, Trace
 
 Field = tuple[int, int, int, int]  # rf_h, rf_w, jump_h, jump_w
 
