@@ -262,23 +262,31 @@ def summary(
 
 @cli.command()
 @click.argument("targets", nargs=-1, required=True)
-def validate(targets: tuple[str, ...]) -> None:
+@click.option(
+    "--rules",
+    is_flag=True,
+    help="Also check the plain baseline's design rules on the 3x3 convolutions "
+    "(same output size: same filters; size halved: filters doubled). Warnings "
+    "only: they do not change the exit code.",
+)
+def validate(targets: tuple[str, ...], rules: bool) -> None:
     """Check spec files without building anything; report every problem, one line each.
 
     Problems print as FILE:LINE:COL: key.path: message (hint). Exit code 2 if any.
     """
     from resnet_inspect.errors import SpecError
-    from resnet_inspect.spec import load_checked
+    from resnet_inspect.spec import load_with_warnings
 
     lines: list[str] = []
     failed = False
     for target in targets:
         try:
-            spec, plan = load_checked(target)
+            spec, plan, warnings = load_with_warnings(target, rules=rules)
         except SpecError as err:
             lines += err.lines()
             failed = True
             continue
+        lines += [warning.format() for warning in warnings]
         layers = [
             *plan.stem,
             *(layer for block in plan.blocks for layer in block.layers),
@@ -293,6 +301,89 @@ def validate(targets: tuple[str, ...]) -> None:
         click.echo(line, err=True)
     if failed:
         sys.exit(2)
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True)
+@click.option(
+    "--input",
+    "input_text",
+    metavar="CxHxW",
+    help="One input size for every item (HxW keeps each item's channels), e.g. "
+    "256x28x28 for the blocks.",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--dtype",
+    type=click.Choice(DTYPES),
+    default="float32",
+    show_default=True,
+    help="Element type for the memory figures.",
+)
+@click.option(
+    "--baseline",
+    help="The item the ratios divide by (a name or a target as typed); default the first.",
+)
+@click.option(
+    "--by",
+    type=click.Choice(("overview", "stage", "module")),
+    default="overview",
+    show_default=True,
+    help="stage: add params, MACs and MACs per layer for each stage; module: list "
+    "every module whose params or MACs differ from the baseline.",
+)
+@click.option("--diff", is_flag=True, help="List the spec keys that differ from the baseline.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="json has every item's full report.",
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically).")
+def compare(
+    targets: tuple[str, ...],
+    input_text: str | None,
+    batch_size: int,
+    dtype: str,
+    baseline: str | None,
+    by: str,
+    diff: bool,
+    output_format: str,
+    output: str | None,
+) -> None:
+    """Compare blocks or networks side by side, with ratios against a baseline.
+
+    TARGETS are two or more spec files or presets, networks or blocks: `resnet-inspect compare
+    bottleneck plain` puts the ResNet notes' bottleneck (69,632 conv weights) beside two 3x3
+    convs of 256 (1,179,648): 16.9x. `compare plain34 resnet34` itemises what the shortcuts add.
+    """
+    from resnet_inspect import pipeline
+
+    if len(targets) < 2:
+        raise UsageError("compare needs two or more specs or presets")
+    comparison = pipeline.compare(
+        list(targets),
+        input_shape=_parse_input(input_text),
+        batch_size=batch_size,
+        dtype=dtype,
+        baseline=baseline,
+    )
+    if output_format == "table" and not output:
+        from resnet_inspect.render.compare import render_comparison
+
+        _console().print(render_comparison(comparison, by, diff))
+        return
+    if output_format == "table":
+        from resnet_inspect.render import render_text
+        from resnet_inspect.render.compare import render_comparison
+
+        _emit(render_text(render_comparison(comparison, by, diff)), output)
+        return
+    from resnet_inspect.render.compare import COMPARISON_RENDERERS
+
+    _emit(COMPARISON_RENDERERS[output_format](comparison), output)
 
 
 @cli.command()

@@ -18,7 +18,7 @@ from resnet_inspect.analyzers.receptive_field import final_field, propagate
 from resnet_inspect.analyzers.trace import trace_model
 from resnet_inspect.build import build_model
 from resnet_inspect.errors import UsageError
-from resnet_inspect.report import LayerRow, Report, StageRow, Totals
+from resnet_inspect.report import Comparison, LayerRow, Report, StageRow, Totals
 from resnet_inspect.spec import Spec, load_checked
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -145,6 +145,9 @@ def _analyze_copy(
         ),
         receptive_field=max(final[0], final[1]) if final else None,
         effective_stride=max(final[2], final[3]) if final else None,
+        conv_weights=sum(
+            m.weight.numel() for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)
+        ),
     )
     return Report(
         model=name,
@@ -180,9 +183,12 @@ def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
         return []
     first, last = containers[0], containers[-1]
     blocks: dict[str, int] = {}
+    weighted: dict[str, int] = {}
     for row in rows:
         if row.depth == 2:
             blocks[row.stage] = blocks.get(row.stage, 0) + 1
+        if row.is_leaf and row.type in _WEIGHTED:
+            weighted[row.stage] = weighted.get(row.stage, 0) + 1
     result: list[StageRow] = []
 
     def group(name: str, kind: str, members: list[LayerRow]) -> None:
@@ -198,6 +204,7 @@ def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
                     full_flops=sum(m.full_flops for m in members),
                     receptive_field=members[-1].receptive_field,
                     effective_stride=members[-1].effective_stride,
+                    weighted_layers=sum(weighted.get(m.name, 0) for m in members),
                 )
             )
 
@@ -208,4 +215,96 @@ def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
     return result
 
 
-__all__ = ["analyze", "summarize"]
+def compare(
+    targets: list[str],
+    *,
+    input_shape: tuple[int, ...] | None = None,
+    batch_size: int = 1,
+    dtype: str = "float32",
+    baseline: str | None = None,
+) -> Comparison:
+    """Summaries of two or more specs or presets, with what differs from the baseline."""
+    if len(targets) < 2:
+        raise UsageError("compare needs two or more specs or presets")
+    items = []
+    for target in targets:
+        shape = None
+        if input_shape is not None:
+            spec = load_checked(target)[0]
+            shape = input_shape if len(input_shape) == 3 else (spec.input[0], *input_shape)
+        items.append(summarize(target, input_shape=shape, batch_size=batch_size, dtype=dtype))  # type: ignore[arg-type]
+    index = 0
+    if baseline is not None:
+        names = [item.model for item in items]
+        matches = [
+            i
+            for i, (item, target) in enumerate(zip(items, targets, strict=True))
+            if baseline in (item.model, target)
+        ]
+        if not matches:
+            raise UsageError(
+                f"--baseline {baseline!r} is not one of the compared items: {', '.join(names)}"
+            )
+        index = matches[0]
+    base = items[index]
+    return Comparison(
+        items=items,
+        baseline=index,
+        module_differences=[_module_differences(base, item) for item in items],
+        spec_differences=[_spec_differences(base.spec or {}, item.spec or {}) for item in items],
+    )
+
+
+def _module_differences(base: Report, other: Report) -> list[dict[str, object]]:
+    """Leaf modules whose params or MACs differ (absent modules count as 0), in model order."""
+    theirs = {row.name: row for row in other.layers if row.is_leaf}
+    ours = {row.name: row for row in base.layers if row.is_leaf}
+    rows = []
+    for name in dict.fromkeys([*ours, *theirs]):
+        a, b = ours.get(name), theirs.get(name)
+        values = (
+            a.params if a else 0,
+            b.params if b else 0,
+            a.macs if a else 0,
+            b.macs if b else 0,
+        )
+        if values[0] != values[1] or values[2] != values[3]:
+            rows.append(
+                {
+                    "module": name,
+                    "type": (b or a).type,  # type: ignore[union-attr]
+                    "baseline_params": values[0],
+                    "params": values[1],
+                    "baseline_macs": values[2],
+                    "macs": values[3],
+                }
+            )
+    return rows
+
+
+def _flatten(value: object, prefix: str = "") -> dict[str, object]:
+    if isinstance(value, dict):
+        out: dict[str, object] = {}
+        for key, item in value.items():
+            if key not in ("name", "description", "source"):
+                out.update(_flatten(item, f"{prefix}{key}."))
+        return out
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        out = {}
+        for i, item in enumerate(value):
+            out.update(_flatten(item, f"{prefix}{i}."))
+        return out
+    return {prefix.rstrip("."): value}
+
+
+def _spec_differences(base: dict[str, object], other: dict[str, object]) -> list[dict[str, object]]:
+    """Spec keys (after extends: is resolved) whose values differ; missing keys are null."""
+    ours, theirs = _flatten(base), _flatten(other)
+    return [
+        {"key": key, "baseline": ours.get(key), "value": theirs.get(key)}
+        for key in dict.fromkeys([*ours, *theirs])
+        if ours.get(key) != theirs.get(key)
+    ]
+
+
+__all__ = ["analyze", "compare", "summarize"]

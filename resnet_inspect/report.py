@@ -60,6 +60,12 @@ class StageRow:
     full_flops: int = 0
     receptive_field: int | None = None
     effective_stride: int | None = None
+    weighted_layers: int = 0  # convolutions + fully connected layers in the stage
+
+    @property
+    def macs_per_layer(self) -> int:
+        """The paper's "time complexity per layer": MACs per weighted layer in the stage."""
+        return self.macs // self.weighted_layers if self.weighted_layers else 0
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,7 @@ class Totals:
     depth: int  # weighted layers less projection shortcuts: the paper's "50" of ResNet-50
     receptive_field: int | None = None  # of the last spatial feature map (before global pooling)
     effective_stride: int | None = None
+    conv_weights: int = 0  # convolution weights only: no bias, no BN (the notes' 69,632)
 
 
 @dataclass(frozen=True)
@@ -115,3 +122,25 @@ class Report:
         return [
             row for row in self.layers if row.depth == limit or (row.is_leaf and row.depth < limit)
         ]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Several Reports side by side, with what differs from the baseline (the first item unless
+    chosen): module by module (params and MACs) and spec key by key."""
+
+    items: list[Report]
+    baseline: int
+    module_differences: list[list[dict[str, Any]]]  # per item: rows that differ from the baseline
+    spec_differences: list[list[dict[str, Any]]]  # per item: keys whose values differ
+    conventions: dict[str, str] = field(
+        default_factory=lambda: {
+            "macs": MACS_CONVENTION,
+            "full": FULL_CONVENTION,
+            "params": PARAMS_CONVENTION,
+        }
+    )
+    report_version: int = REPORT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

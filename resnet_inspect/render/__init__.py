@@ -5,20 +5,25 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 
 from resnet_inspect.render.data import render_csv, render_json, render_markdown
 from resnet_inspect.render.table import render_table
 from resnet_inspect.report import Report
 
 
+def render_text(renderable: RenderableType, width: int = 150) -> str:
+    """Any rich renderable as plain text (for --output FILE)."""
+    console = Console(file=io.StringIO(), width=width, color_system=None, record=True)
+    console.print(renderable)
+    return console.export_text()
+
+
 def render_table_text(
     report: Report, depth: str = "block", convention: str = "paper", width: int = 150
 ) -> str:
-    """The rich table as plain text (for --output FILE)."""
-    console = Console(file=io.StringIO(), width=width, color_system=None, record=True)
-    console.print(render_table(report, depth, convention))
-    return console.export_text()
+    """The summary table as plain text (for --output FILE)."""
+    return render_text(render_table(report, depth, convention), width)
 
 
 RENDERERS: dict[str, Callable[[Report, str, str], str]] = {
@@ -28,4 +33,11 @@ RENDERERS: dict[str, Callable[[Report, str, str], str]] = {
     "markdown": render_markdown,
 }
 
-__all__ = ["RENDERERS", "render_csv", "render_json", "render_markdown", "render_table"]
+__all__ = [
+    "RENDERERS",
+    "render_csv",
+    "render_json",
+    "render_markdown",
+    "render_table",
+    "render_text",
+]

@@ -1,6 +1,12 @@
 """YAML -> validated Spec. No torch here, so `validate` and `--help` start fast."""
 
-from resnet_inspect.spec.loader import load_checked, load_spec, preset_names, preset_path
+from resnet_inspect.spec.loader import (
+    load_checked,
+    load_spec,
+    load_with_warnings,
+    preset_names,
+    preset_path,
+)
 from resnet_inspect.spec.plan import BlockPlan, LayerPlan, NetworkPlan, plan_network
 from resnet_inspect.spec.schema import Spec
 
@@ -11,6 +17,7 @@ __all__ = [
     "Spec",
     "load_checked",
     "load_spec",
+    "load_with_warnings",
     "plan_network",
     "preset_names",
     "preset_path",

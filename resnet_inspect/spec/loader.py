@@ -10,6 +10,7 @@ from typing import Any
 from resnet_inspect.errors import Problem, SpecError
 from resnet_inspect.spec.checks import check_spec
 from resnet_inspect.spec.plan import NetworkPlan
+from resnet_inspect.spec.rules import check_rules
 from resnet_inspect.spec.schema import Spec, did_you_mean, parse_spec
 from resnet_inspect.spec.source import Path, SourceMap, load_yaml, read_text
 
@@ -119,6 +120,14 @@ def _merge(
 
 def load_checked(target: str | Spec) -> tuple[Spec, NetworkPlan]:
     """A validated spec and its shape plan; SpecError lists every problem found."""
+    spec, plan, _ = load_with_warnings(target, rules=False)
+    return spec, plan
+
+
+def load_with_warnings(
+    target: str | Spec, rules: bool = True
+) -> tuple[Spec, NetworkPlan, list[Problem]]:
+    """As load_checked, plus the design-rule warnings (spec/rules.py) when `rules` is set."""
     if isinstance(target, Spec):
         spec, source = target, SourceMap(target.source or target.name)
     else:
@@ -129,7 +138,7 @@ def load_checked(target: str | Spec) -> tuple[Spec, NetworkPlan]:
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise SpecError(errors)
-    return spec, plan
+    return spec, plan, check_rules(spec, plan, source) if rules else []
 
 
 def _with_source(spec: Spec, target: str) -> Spec:

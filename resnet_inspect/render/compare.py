@@ -1,0 +1,269 @@
+"""Comparison -> rich tables (metrics with ratios, per stage, per module, spec keys), CSV,
+Markdown, JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from resnet_inspect.render import numbers
+from resnet_inspect.report import Comparison, Report
+
+_Metric = tuple[str, Callable[[Report], Any], Callable[[Any], str]]
+
+
+def _bytes(value: Any) -> str:
+    return numbers.size_bytes(int(value))
+
+
+METRICS: list[_Metric] = [
+    ("Conv weights", lambda r: r.totals.conv_weights, numbers.count),
+    ("Params (with BN)", lambda r: r.totals.params, numbers.count),
+    ("MACs", lambda r: r.totals.macs, numbers.count),
+    ("FLOPs (2 × MACs)", lambda r: r.totals.flops, numbers.count),
+    ("fvcore flops (full)", lambda r: int(r.flops["full_total"]), numbers.count),
+    ("Depth (paper)", lambda r: r.totals.depth, str),
+    ("Weighted layers", lambda r: r.totals.weighted_layers, str),
+    (
+        "Activations, inference peak",
+        lambda r: int(r.memory["inference_peak_activation_bytes"]),
+        _bytes,
+    ),
+    ("Saved for backward", lambda r: int(r.memory["saved_activation_bytes"]), _bytes),
+    (
+        "Training memory (SGD momentum)",
+        lambda r: int(r.memory["training_bytes"]["sgd_momentum"]),
+        _bytes,
+    ),
+    ("Receptive field", lambda r: r.totals.receptive_field, lambda v: f"{v} px" if v else "-"),
+    ("Effective stride", lambda r: r.totals.effective_stride, lambda v: str(v) if v else "-"),
+    ("Output shape", lambda r: _output_shape(r), numbers.shape),
+]
+
+
+def _output_shape(report: Report) -> list[int]:
+    top = [row for row in report.layers if row.depth == 1]
+    return top[-1].output_shape if top else []
+
+
+def _labels(comparison: Comparison) -> list[str]:
+    names = [item.model for item in comparison.items]
+    return [
+        name if names.count(name) == 1 else f"{name} ({item.source})"
+        for name, item in zip(names, comparison.items, strict=True)
+    ]
+
+
+def _ratio(value: Any, base: Any) -> float | None:
+    if isinstance(value, (int, float)) and isinstance(base, (int, float)) and base:
+        return value / base
+    return None
+
+
+def _ratio_text(ratio: float | None) -> Text:
+    if ratio is None:
+        return Text("")
+    style = "dim" if abs(ratio - 1) < 0.005 else ("yellow" if ratio > 1 else "green")
+    return Text(f"{ratio:.3g}×" if ratio < 100 else f"{ratio:,.0f}×", style=style)
+
+
+def _overview(comparison: Comparison) -> Table:
+    labels = _labels(comparison)
+    base = comparison.items[comparison.baseline]
+    table = Table(
+        title=f"Compared at batch {base.batch_size} · {base.dtype} · baseline "
+        f"{labels[comparison.baseline]}",
+        title_justify="left",
+        header_style="bold",
+        show_edge=False,
+        pad_edge=False,
+    )
+    table.add_column("")
+    for i, label in enumerate(labels):
+        table.add_column(
+            label + (" (input " + numbers.shape(comparison.items[i].input_shape) + ")"),
+            justify="right",
+            no_wrap=True,
+        )
+    others = [i for i in range(len(labels)) if i != comparison.baseline]
+    for i in others:
+        table.add_column(f"{labels[i]} / {labels[comparison.baseline]}", justify="right")
+    for name, get, show in METRICS:
+        values = [get(item) for item in comparison.items]
+        ratios = [_ratio_text(_ratio(values[i], values[comparison.baseline])) for i in others]
+        if name == "Output shape":
+            ratios = [Text("") for _ in others]
+        table.add_row(name, *[show(v) for v in values], *ratios)
+    return table
+
+
+def _stages(comparison: Comparison) -> Table:
+    labels = _labels(comparison)
+    table = Table(
+        title="Per stage: params, MACs, MACs per weighted layer (the paper's time "
+        "complexity per layer)",
+        title_justify="left",
+        header_style="bold",
+        show_edge=False,
+        pad_edge=False,
+    )
+    table.add_column("Stage")
+    for label in labels:
+        table.add_column(f"{label} params", justify="right")
+        table.add_column(f"{label} MACs", justify="right")
+        table.add_column("MACs/layer", justify="right")
+    names = list(dict.fromkeys(s.name for item in comparison.items for s in item.stages))
+    for name in names:
+        cells = []
+        for item in comparison.items:
+            stage = next((s for s in item.stages if s.name == name), None)
+            cells += (
+                [
+                    numbers.count(stage.params),
+                    numbers.count(stage.macs),
+                    numbers.count(stage.macs_per_layer),
+                ]
+                if stage
+                else ["", "", ""]
+            )
+        table.add_row(name, *cells)
+    return table
+
+
+def _modules(comparison: Comparison, index: int, labels: list[str]) -> Table:
+    rows = comparison.module_differences[index]
+    base = labels[comparison.baseline]
+    table = Table(
+        title=f"Modules that differ: {labels[index]} vs {base}",
+        title_justify="left",
+        header_style="bold",
+        show_edge=False,
+        pad_edge=False,
+    )
+    for column in (
+        "Module",
+        "Type",
+        f"Params {base}",
+        f"Params {labels[index]}",
+        "Δ params",
+        f"MACs {base}",
+        f"MACs {labels[index]}",
+    ):
+        table.add_column(column, justify="left" if column in ("Module", "Type") else "right")
+    for row in rows:
+        delta = row["params"] - row["baseline_params"]
+        table.add_row(
+            row["module"],
+            row["type"],
+            numbers.count(row["baseline_params"]),
+            numbers.count(row["params"]),
+            f"{delta:+,}",
+            numbers.count(row["baseline_macs"]),
+            numbers.count(row["macs"]),
+        )
+    delta = sum(r["params"] - r["baseline_params"] for r in rows)
+    macs = sum(r["macs"] - r["baseline_macs"] for r in rows)
+    table.add_section()
+    table.add_row(
+        Text(f"total ({len(rows)} modules)", style="bold"),
+        "",
+        "",
+        "",
+        Text(f"{delta:+,}", style="bold"),
+        "",
+        Text(f"{macs:+,} MACs", style="bold"),
+    )
+    return table
+
+
+def _spec_diff(comparison: Comparison, index: int, labels: list[str]) -> Table:
+    base = labels[comparison.baseline]
+    table = Table(
+        title=f"Spec keys that differ (extends: resolved): {labels[index]} vs {base}",
+        title_justify="left",
+        header_style="bold",
+        show_edge=False,
+        pad_edge=False,
+    )
+    table.add_column("Key")
+    table.add_column(base)
+    table.add_column(labels[index])
+    for row in comparison.spec_differences[index]:
+        table.add_row(row["key"], json.dumps(row["baseline"]), json.dumps(row["value"]))
+    if not comparison.spec_differences[index]:
+        table.add_row("(none)", "", "")
+    return table
+
+
+MODULE_ROWS_SHOWN_BY_DEFAULT = 12
+
+
+def render_comparison(
+    comparison: Comparison, by: str = "overview", diff: bool = False
+) -> RenderableType:
+    labels = _labels(comparison)
+    parts: list[RenderableType] = [_overview(comparison)]
+    if by == "stage":
+        parts += [Text(""), _stages(comparison)]
+    for index in range(len(labels)):
+        if index == comparison.baseline:
+            continue
+        rows = comparison.module_differences[index]
+        if by == "module" or 0 < len(rows) <= MODULE_ROWS_SHOWN_BY_DEFAULT:
+            parts += [Text(""), _modules(comparison, index, labels)]
+        elif rows:
+            parts += [
+                Text(
+                    f"\n{len(rows)} modules differ between {labels[index]} and "
+                    f"{labels[comparison.baseline]}; --by module lists them.",
+                    style="dim",
+                )
+            ]
+        if diff:
+            parts += [Text(""), _spec_diff(comparison, index, labels)]
+    return Group(*parts)
+
+
+def _plain(value: Any) -> Any:
+    return "x".join(str(v) for v in value) if isinstance(value, list) else value
+
+
+def render_comparison_csv(comparison: Comparison) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["metric", *_labels(comparison)])
+    for name, get, _ in METRICS:
+        writer.writerow([name, *[_plain(get(item)) for item in comparison.items]])
+    return out.getvalue()
+
+
+def render_comparison_markdown(comparison: Comparison) -> str:
+    labels = _labels(comparison)
+    base = comparison.baseline
+    others = [i for i in range(len(labels)) if i != base]
+    header = ["", *labels, *[f"{labels[i]} / {labels[base]}" for i in others]]
+    lines = ["| " + " | ".join(header) + " |", "|---" + "|---:" * (len(header) - 1) + "|"]
+    for name, get, show in METRICS:
+        values = [get(item) for item in comparison.items]
+        ratios = [_ratio(values[i], values[base]) for i in others]
+        cells = [f"{r:.3g}×" if r is not None and name != "Output shape" else "" for r in ratios]
+        lines.append("| " + " | ".join([name, *[show(v) for v in values], *cells]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def render_comparison_json(comparison: Comparison) -> str:
+    return json.dumps(comparison.to_dict(), indent=2) + "\n"
+
+
+COMPARISON_RENDERERS: dict[str, Callable[[Comparison], str]] = {
+    "json": render_comparison_json,
+    "csv": render_comparison_csv,
+    "markdown": render_comparison_markdown,
+}
