@@ -15,7 +15,7 @@ from resnet_inspect.spec import preset_names
 def test_analytic_equals_measured_for_every_preset(name):
     check = summarize(name, check=True, batch_size=2).check
     assert check["ok"], check
-    assert {row["name"] for row in check["stages"]} >= {"layer1", "head"}
+    assert "layer1" in {row["name"] for row in check["stages"]}
 
 
 def test_check_flags_a_mismatch_with_exit_3(monkeypatch):

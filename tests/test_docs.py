@@ -116,3 +116,26 @@ def test_spec_doc_example(tmp_path, code, invalid):
     else:
         with pytest.raises(SpecError, match=re.escape(invalid)):
             load_spec(str(path))
+
+
+def test_readme_preset_table_matches_the_presets():
+    section = README.split("## Presets", 1)[1].split("##", 1)[0]
+    checked = 0
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) != 3 or not re.fullmatch(r"[\d,]+( / [\d,]+)*", cells[2]):
+            continue
+        names = [name.strip() for name in cells[0].split(",")]
+        values = [int(v.replace(",", "")) for v in cells[2].split(" / ")]
+        if len(values) == 1:
+            values *= len(names)
+        for name, value in zip(names, values, strict=True):
+            assert load_params(name) == value, name
+            checked += 1
+    assert checked >= 12
+
+
+def load_params(name: str) -> int:
+    from resnet_inspect import summarize
+
+    return summarize(name).totals.params

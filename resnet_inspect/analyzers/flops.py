@@ -102,7 +102,9 @@ def count_with_fvcore(model: nn.Module, input_shape: tuple[int, ...]) -> dict[st
     `analyze_flops` plus `by_module`.
     """
     try:
-        from fvcore.nn import FlopCountAnalysis
+        with warnings.catch_warnings():  # fvcore scripts a function with torch.jit at import
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from fvcore.nn import FlopCountAnalysis
     except ImportError as err:
         raise AnalysisError("--fvcore needs fvcore: pip install fvcore") from err
     model.eval()
