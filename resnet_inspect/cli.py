@@ -188,6 +188,14 @@ def _load_factory(path: str) -> Any:
     help="Count FLOPs with fvcore itself on real tensors (slower: builds weights).",
 )
 @click.option(
+    "--latency",
+    "measure",
+    is_flag=True,
+    help="Also measure latency at --batch-size on --device (see the latency command "
+    "for a sweep and every option).",
+)
+@click.option("--device", default="cpu", show_default=True, help="Device for --latency.")
+@click.option(
     "--format",
     "output_format",
     type=click.Choice(FORMATS),
@@ -206,6 +214,8 @@ def summary(
     convention: str,
     check: bool,
     use_fvcore: bool,
+    measure: bool,
+    device: str,
     output_format: str,
     output: str | None,
 ) -> None:
@@ -222,13 +232,20 @@ def summary(
     if (target is None) == (model_path is None):
         raise UsageError("give a spec file or preset name, or --model MODULE:FACTORY (not both)")
     dims = _parse_input(input_text)
+    options = _measure_options(measure, device, batch_size, dtype)
     if model_path is not None:
         if check:
             raise UsageError("--check compares a spec with its model; it needs a spec")
         model = _load_factory(model_path)
         shape = (3, 224, 224) if dims is None else ((*dims,) if len(dims) == 3 else (3, *dims))
         report = pipeline.analyze(
-            model, shape, batch_size=batch_size, dtype=dtype, name=model_path, fvcore=use_fvcore
+            model,
+            shape,
+            batch_size=batch_size,
+            dtype=dtype,
+            name=model_path,
+            fvcore=use_fvcore,
+            latency=options,
         )
     else:
         assert target is not None
@@ -245,6 +262,7 @@ def summary(
             dtype=dtype,
             check=check,
             fvcore=use_fvcore,
+            latency=options,
         )
     if output_format == "table" and not output:
         from resnet_inspect.render import render_table
@@ -334,6 +352,13 @@ def validate(targets: tuple[str, ...], rules: bool) -> None:
 )
 @click.option("--diff", is_flag=True, help="List the spec keys that differ from the baseline.")
 @click.option(
+    "--latency",
+    "measure",
+    is_flag=True,
+    help="Also measure each item's latency at --batch-size on --device.",
+)
+@click.option("--device", default="cpu", show_default=True, help="Device for --latency.")
+@click.option(
     "--format",
     "output_format",
     type=click.Choice(FORMATS),
@@ -350,6 +375,8 @@ def compare(
     baseline: str | None,
     by: str,
     diff: bool,
+    measure: bool,
+    device: str,
     output_format: str,
     output: str | None,
 ) -> None:
@@ -369,6 +396,7 @@ def compare(
         batch_size=batch_size,
         dtype=dtype,
         baseline=baseline,
+        latency=_measure_options(measure, device, batch_size, dtype),
     )
     if output_format == "table" and not output:
         from resnet_inspect.render.compare import render_comparison
@@ -384,6 +412,201 @@ def compare(
     from resnet_inspect.render.compare import COMPARISON_RENDERERS
 
     _emit(COMPARISON_RENDERERS[output_format](comparison), output)
+
+
+def _batch_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise UsageError(f"--batch-size {text!r}: expected sizes like 1,8,32") from None
+    if not sizes or min(sizes) < 1:
+        raise UsageError(f"--batch-size {text!r}: sizes must be at least 1")
+    return sizes
+
+
+def _measure_options(measure: bool, device: str, batch_size: int, dtype: str) -> Any:
+    """The latency options of summary/compare --latency (None without it); checks the device
+    before any work is done."""
+    if not measure:
+        return None
+    from resnet_inspect.analyzers.latency import resolve_device
+
+    resolve_device(device)
+    return _latency_options(device, (batch_size,), dtype)
+
+
+def _latency_options(device: str, batch_sizes: tuple[int, ...], dtype: str, **more: Any) -> Any:
+    from resnet_inspect.pipeline import LatencyOptions
+
+    return LatencyOptions(device=device, batch_sizes=batch_sizes, dtype=dtype, **more)
+
+
+@cli.command()
+@click.argument("target", required=False)
+@click.option(
+    "--model",
+    "model_path",
+    metavar="MODULE:FACTORY",
+    help="Measure any nn.Module instead of a spec (see summary --help).",
+)
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
+@click.option(
+    "--batch-size",
+    "batch_text",
+    default="1",
+    show_default=True,
+    help="One size or a sweep: 1,8,32.",
+)
+@click.option("--input", "input_text", metavar="CxHxW", help="Input size instead of the spec's.")
+@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True)
+@click.option("--channels-last", is_flag=True, help="NHWC memory format (fast on tensor cores).")
+@click.option(
+    "--compile",
+    "compile_mode",
+    is_flag=False,
+    flag_value="default",
+    default=None,
+    type=click.Choice(("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")),
+    help="torch.compile the model first; optionally name the mode.",
+)
+@click.option(
+    "--cuda-graphs",
+    is_flag=True,
+    help="Capture one forward in a CUDA graph and time its replay (CUDA only).",
+)
+@click.option(
+    "--warmup",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Untimed iterations first (compilation happens here).",
+)
+@click.option(
+    "--iters",
+    type=click.IntRange(min=1),
+    default=50,
+    show_default=True,
+    help="Timed iterations per batch size (at least).",
+)
+@click.option(
+    "--min-time",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Keep timing until this many seconds have passed.",
+)
+@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch.")
+@click.option("--breakdown", is_flag=True, help="Time each top-level module too.")
+@click.option(
+    "--peak-tflops",
+    type=click.FloatRange(min=0, min_open=True),
+    help="The device's peak, where the built-in table does not know it.",
+)
+@click.option("--force", is_flag=True, help="Build even a model larger than half the memory.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(("table", "json")),
+    default="table",
+    show_default=True,
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically).")
+def latency(
+    target: str | None,
+    model_path: str | None,
+    device: str,
+    batch_text: str,
+    input_text: str | None,
+    dtype: str,
+    channels_last: bool,
+    compile_mode: str | None,
+    cuda_graphs: bool,
+    warmup: int,
+    iters: int,
+    min_time: float,
+    threads: int | None,
+    breakdown: bool,
+    peak_tflops: float | None,
+    force: bool,
+    output_format: str,
+    output: str | None,
+) -> None:
+    """Measure latency and throughput on a device, with benchmark-harness care.
+
+    CUDA work is timed with CUDA events; statistics are the median, p10/p90 and coefficient of
+    variation, images/s, and TFLOP/s from the counted MACs (with the fraction of the device's
+    peak where known). Out of memory at one batch size is reported in that row and the sweep
+    goes on; Ctrl-C prints the rows already measured.
+    """
+    from rich.progress import Progress
+
+    from resnet_inspect import pipeline
+
+    if (target is None) == (model_path is None):
+        raise UsageError("give a spec file or preset name, or --model MODULE:FACTORY (not both)")
+    options = _latency_options(
+        device,
+        _batch_sizes(batch_text),
+        dtype,
+        channels_last=channels_last,
+        compile_mode=compile_mode,
+        cuda_graphs=cuda_graphs,
+        warmup=warmup,
+        iters=iters,
+        min_time_s=min_time,
+        threads=threads,
+        breakdown=breakdown,
+        peak_tflops=peak_tflops,
+    )
+    from resnet_inspect.analyzers.latency import resolve_device
+
+    resolve_device(device)  # an unavailable device is a one-line error before any work
+    dims = _parse_input(input_text)
+    with Progress(transient=True, console=_console(sys.stderr)) as bar:
+        task = bar.add_task(f"measuring on {device}", total=len(options.batch_sizes))
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done)
+
+        if model_path is not None:
+            shape = (3, 224, 224) if dims is None else ((*dims,) if len(dims) == 3 else (3, *dims))
+            report = pipeline.analyze(
+                _load_factory(model_path),
+                shape,
+                name=model_path,
+                dtype=dtype,
+                latency=options,
+                progress=advance,
+            )
+        else:
+            assert target is not None
+            shape = None
+            if dims is not None:
+                from resnet_inspect.spec import load_spec
+
+                shape = (*dims,) if len(dims) == 3 else (load_spec(target).input[0], *dims)
+            report = pipeline.summarize(
+                target,
+                input_shape=shape,
+                dtype=dtype,  # type: ignore[arg-type]
+                latency=options,
+                force=force,
+                progress=advance,
+            )
+    if output_format == "json":
+        from resnet_inspect.render import render_json
+
+        _emit(render_json(report), output)
+    else:
+        from resnet_inspect.render import render_text
+        from resnet_inspect.render.latency import render_latency
+
+        if output:
+            _emit(render_text(render_latency(report)), output)
+        else:
+            _console().print(render_latency(report))
+    if report.latency and report.latency["interrupted"]:
+        sys.exit(130)
 
 
 @cli.command()

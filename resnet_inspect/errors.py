@@ -3,10 +3,11 @@
 Exit codes (documented in the README):
   0  success
   1  internal error (a bug in resnet-inspect; the traceback is saved to a file)
-  2  bad input or usage: an invalid spec, an unknown preset, a bad option value
+  2  bad input or usage: an invalid spec, an unknown preset, a bad option value, a device
+     this machine does not have
   3  analysis or build refused (e.g. a model too large to allocate) or failed
-  4  device unavailable or failed
   5  rendering or writing output failed
+  130  interrupted (Ctrl-C); what was measured so far is printed first
 """
 
 from __future__ import annotations
@@ -80,9 +81,9 @@ class AnalysisError(ResnetInspectError):
 
 
 class DeviceError(ResnetInspectError):
-    """The requested device is unavailable or failed."""
+    """The requested device is not available on this machine (a usage error)."""
 
-    exit_code = 4
+    exit_code = 2
 
 
 class RenderError(ResnetInspectError):

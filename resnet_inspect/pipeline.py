@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import platform
+from collections.abc import Callable
 from dataclasses import replace
 
 import torch
@@ -12,6 +13,7 @@ from torch import nn
 
 from resnet_inspect.analyzers.analytic import check_against_plan
 from resnet_inspect.analyzers.flops import analyze_flops, count_with_fvcore
+from resnet_inspect.analyzers.latency import LatencyOptions, measure_latency
 from resnet_inspect.analyzers.layers import module_rows
 from resnet_inspect.analyzers.memory import analyze_memory
 from resnet_inspect.analyzers.receptive_field import final_field, propagate
@@ -33,11 +35,15 @@ def summarize(
     dtype: str = "float32",
     check: bool = False,
     fvcore: bool = False,
+    latency: LatencyOptions | None = None,
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """The Report of a spec, spec file or preset, without allocating weights or activations.
 
     `check` adds the spec-vs-model comparison; `fvcore` replaces the FLOP section by fvcore's
-    own count on real tensors (slower: it builds the weights).
+    own count on real tensors (slower: it builds the weights); `latency` measures the model on
+    a device (it builds the weights; `force` allows one larger than half the machine's memory).
     """
     spec, plan = load_checked(target if isinstance(target, Spec) else os.fspath(target))
     if input_shape is not None and tuple(input_shape) != spec.input:
@@ -56,6 +62,15 @@ def summarize(
         report = replace(report, check=check_against_plan(plan, report.stages, batch_size))
     if fvcore:
         report = replace(report, flops=_fvcore_section(build_model(spec), spec.input, batch_size))
+    if latency is not None:
+        section = measure_latency(
+            lambda: build_model(spec, force=force),
+            spec.input,
+            report.totals.macs // batch_size,
+            latency,
+            progress,
+        )
+        report = replace(report, latency=section)
     return report
 
 
@@ -67,9 +82,12 @@ def analyze(
     dtype: str = "float32",
     name: str | None = None,
     fvcore: bool = False,
+    latency: LatencyOptions | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """The Report of any nn.Module. The caller's model is not changed: the analysis runs on a
-    copy whose parameters and buffers live on the meta device (no weights are copied)."""
+    copy whose parameters and buffers live on the meta device (no weights are copied); latency
+    and fvcore run on a deep copy."""
     memo: dict[int, object] = {}
     for tensor in [*model.parameters(), *model.buffers()]:
         meta = tensor.detach().to("meta")
@@ -91,6 +109,15 @@ def analyze(
     if fvcore:
         cpu_twin = copy.deepcopy(model).to("cpu")
         report = replace(report, flops=_fvcore_section(cpu_twin, tuple(input_shape), batch_size))
+    if latency is not None:
+        section = measure_latency(
+            lambda: copy.deepcopy(model),
+            tuple(input_shape),
+            report.totals.macs // batch_size,
+            latency,
+            progress,
+        )
+        report = replace(report, latency=section)
     return report
 
 
@@ -222,6 +249,7 @@ def compare(
     batch_size: int = 1,
     dtype: str = "float32",
     baseline: str | None = None,
+    latency: LatencyOptions | None = None,
 ) -> Comparison:
     """Summaries of two or more specs or presets, with what differs from the baseline."""
     if len(targets) < 2:
@@ -232,7 +260,15 @@ def compare(
         if input_shape is not None:
             spec = load_checked(target)[0]
             shape = input_shape if len(input_shape) == 3 else (spec.input[0], *input_shape)
-        items.append(summarize(target, input_shape=shape, batch_size=batch_size, dtype=dtype))  # type: ignore[arg-type]
+        items.append(
+            summarize(
+                target,
+                input_shape=shape,
+                batch_size=batch_size,
+                dtype=dtype,  # type: ignore[arg-type]
+                latency=latency,
+            )
+        )
     index = 0
     if baseline is not None:
         names = [item.model for item in items]
@@ -307,4 +343,4 @@ def _spec_differences(base: dict[str, object], other: dict[str, object]) -> list
     ]
 
 
-__all__ = ["analyze", "compare", "summarize"]
+__all__ = ["LatencyOptions", "analyze", "compare", "summarize"]

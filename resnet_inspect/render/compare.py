@@ -46,6 +46,24 @@ METRICS: list[_Metric] = [
     ("Effective stride", lambda r: r.totals.effective_stride, lambda v: str(v) if v else "-"),
     ("Output shape", lambda r: _output_shape(r), numbers.shape),
 ]
+LATENCY_METRICS: list[_Metric] = [
+    ("Latency, median", lambda r: _latency(r, "median_ms"), lambda v: f"{v:,.3f} ms" if v else "-"),
+    (
+        "Throughput",
+        lambda r: _latency(r, "images_per_s"),
+        lambda v: f"{v:,.1f} img/s" if v else "-",
+    ),
+]
+
+
+def _latency(report: Report, key: str) -> float | None:
+    rows = (report.latency or {}).get("rows", [])
+    return rows[0].get(key) if rows and not rows[0].get("error") else None
+
+
+def metrics_for(comparison: Comparison) -> list[_Metric]:
+    measured = any(item.latency for item in comparison.items)
+    return METRICS + LATENCY_METRICS if measured else METRICS
 
 
 def _output_shape(report: Report) -> list[int]:
@@ -95,7 +113,7 @@ def _overview(comparison: Comparison) -> Table:
     others = [i for i in range(len(labels)) if i != comparison.baseline]
     for i in others:
         table.add_column(f"{labels[i]} / {labels[comparison.baseline]}", justify="right")
-    for name, get, show in METRICS:
+    for name, get, show in metrics_for(comparison):
         values = [get(item) for item in comparison.items]
         ratios = [_ratio_text(_ratio(values[i], values[comparison.baseline])) for i in others]
         if name == "Output shape":
@@ -239,7 +257,7 @@ def render_comparison_csv(comparison: Comparison) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["metric", *_labels(comparison)])
-    for name, get, _ in METRICS:
+    for name, get, _ in metrics_for(comparison):
         writer.writerow([name, *[_plain(get(item)) for item in comparison.items]])
     return out.getvalue()
 
@@ -250,7 +268,7 @@ def render_comparison_markdown(comparison: Comparison) -> str:
     others = [i for i in range(len(labels)) if i != base]
     header = ["", *labels, *[f"{labels[i]} / {labels[base]}" for i in others]]
     lines = ["| " + " | ".join(header) + " |", "|---" + "|---:" * (len(header) - 1) + "|"]
-    for name, get, show in METRICS:
+    for name, get, show in metrics_for(comparison):
         values = [get(item) for item in comparison.items]
         ratios = [_ratio(values[i], values[base]) for i in others]
         cells = [f"{r:.3g}×" if r is not None and name != "Output shape" else "" for r in ratios]

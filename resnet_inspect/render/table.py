@@ -166,6 +166,16 @@ def _totals_panel(report: Report) -> Panel:
             "saved activations "
             f"{numbers.size_bytes(int(memory['saved_activation_bytes']))}",
         )
+    latency = report.latency
+    if latency and latency.get("rows") and not latency["rows"][0].get("error"):
+        row = latency["rows"][0]
+        grid.add_row(
+            "Latency",
+            f"{row['median_ms']:,.3f} ms",
+            f"median on {latency['device_name']} ({latency['device']}), "
+            f"p10–p90 {row['p10_ms']:,.3f}–{row['p90_ms']:,.3f} ms, "
+            f"{row['images_per_s']:,.1f} images/s",
+        )
     note = Text(
         f"Batch {report.batch_size}. MACs: multiply-adds of conv and linear weights — the ResNet "
         "paper's “FLOPs” and torchvision's _ops. torchinfo's Mult-Adds also count BN parameters "

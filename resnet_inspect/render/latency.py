@@ -1,0 +1,99 @@
+"""The latency section -> rich tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from resnet_inspect.report import Report
+
+
+def _f(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def latency_title(section: dict[str, Any]) -> str:
+    mode = f"torch.compile({section['compile_mode']})" if section["compile_mode"] else "eager"
+    extras = [section["dtype"], mode]
+    if section["channels_last"]:
+        extras.append("channels-last")
+    if section["cuda_graphs"]:
+        extras.append("CUDA graphs")
+    return (
+        f"{section['device_name']} ({section['device']}) · {' · '.join(extras)} · "
+        f"{section['threads']} threads · {section['timing']} · torch {section['torch']}"
+    )
+
+
+def render_latency(report: Report) -> RenderableType:
+    section = report.latency or {}
+    table = Table(
+        title=f"Latency of {report.model}: {latency_title(section)}",
+        title_justify="left",
+        header_style="bold",
+        show_edge=False,
+        pad_edge=False,
+    )
+    for column in (
+        "Batch",
+        "Median ms",
+        "p10 ms",
+        "p90 ms",
+        "CV",
+        "Images/s",
+        "TFLOP/s",
+        "of peak",
+        "",
+    ):
+        table.add_column(column, justify="right" if column else "left")
+    for row in section.get("rows", []):
+        if row.get("error"):
+            table.add_row(str(row["batch_size"]), *[""] * 7, Text(row["error"], style="red"))
+            continue
+        cv = Text(f"{row['cv']:.1%}", style="yellow" if row["cv"] > 0.05 else "")
+        fraction = f"{row['peak_fraction']:.1%}" if row["peak_fraction"] is not None else "-"
+        table.add_row(
+            str(row["batch_size"]),
+            _f(row["median_ms"]),
+            _f(row["p10_ms"]),
+            _f(row["p90_ms"]),
+            cv,
+            _f(row["images_per_s"], 1),
+            _f(row["tflops"]),
+            fraction,
+            "",
+        )
+    parts: list[RenderableType] = [table]
+    if section.get("breakdown"):
+        breakdown = Table(
+            title="Breakdown by top-level module (eager, CUDA events or "
+            "synchronised perf_counter between children)",
+            title_justify="left",
+            header_style="bold",
+            show_edge=False,
+            pad_edge=False,
+        )
+        breakdown.add_column("Module")
+        breakdown.add_column("ms", justify="right")
+        breakdown.add_column("share", justify="right")
+        whole = section["breakdown"][-1]["ms"] or 1.0
+        for row in section["breakdown"]:
+            breakdown.add_row(row["name"], _f(row["ms"]), f"{row['ms'] / whole:.1%}")
+        parts += [Text(""), breakdown]
+    for warning in section.get("warnings", []):
+        parts.append(Text(f"warning: {warning}", style="yellow"))
+    if section.get("interrupted"):
+        parts.append(
+            Text("interrupted: the rows above were measured before Ctrl-C", style="yellow")
+        )
+    parts.append(
+        Text(
+            "MACs-based TFLOP/s count 2 FLOPs per multiply-add of conv and linear weights; the "
+            "median is the figure to quote.",
+            style="dim",
+        )
+    )
+    return Group(*parts)
