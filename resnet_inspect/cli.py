@@ -94,8 +94,9 @@ def cli() -> None:
     lists the presets and `resnet-inspect spec NAME` prints one to start a file from.
 
     \b
-    Exit codes: 0 ok, 1 internal error (traceback saved to a file), 2 bad input or usage,
-    3 model refused or analysis failed, 4 device unavailable, 5 output could not be written.
+    Exit codes: 0 ok, 1 internal error (traceback saved to a file), 2 bad input or usage
+    (including a device this machine lacks), 3 model refused or analysis failed, 5 output
+    could not be written, 130 interrupted.
     """
 
 
@@ -560,7 +561,9 @@ def latency(
     )
     from resnet_inspect.analyzers.latency import resolve_device
 
-    resolve_device(device)  # an unavailable device is a one-line error before any work
+    # An unavailable device or impossible option is a one-line error before any work.
+    if resolve_device(device).type != "cuda" and cuda_graphs:
+        raise UsageError("--cuda-graphs needs --device cuda")
     dims = _parse_input(input_text)
     with Progress(transient=True, console=_console(sys.stderr)) as bar:
         task = bar.add_task(f"measuring on {device}", total=len(options.batch_sizes))
