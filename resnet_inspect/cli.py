@@ -565,7 +565,9 @@ def latency(
     if resolve_device(device).type != "cuda" and cuda_graphs:
         raise UsageError("--cuda-graphs needs --device cuda")
     dims = _parse_input(input_text)
-    with Progress(transient=True, console=_console(sys.stderr)) as bar:
+    with Progress(
+        transient=True, console=_console(sys.stderr), disable=not sys.stderr.isatty()
+    ) as bar:
         task = bar.add_task(f"measuring on {device}", total=len(options.batch_sizes))
 
         def advance(done: int, total: int) -> None:

@@ -89,7 +89,8 @@ def build_model(
         raise BuildError(
             f"{spec.name}: weights would need {weight_bytes / 2**30:,.1f} GiB "
             f"(limit {limit / 2**30:,.1f} GiB, half of this machine's memory); "
-            "analyse it without building (summary works on any size) or pass force=True"
+            "analyse it without building (summary works on any size) or force it "
+            "(--force, force=True)"
         )
     # Built on the meta device (no memory, no default init), then given storage and initialised
     # once, from `seed`, in a forked random state.

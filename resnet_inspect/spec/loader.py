@@ -36,6 +36,10 @@ def _unknown_target(target: str, file: str = "", where: Problem | None = None) -
     return SpecError([Problem(file or target, None, None, "", message, hint)])
 
 
+def _looks_like_path(target: str) -> bool:
+    return target.endswith((".yaml", ".yml")) or os.sep in target or "/" in target
+
+
 def _resolve_target(target: str, base_dir: str | None) -> tuple[str, str]:
     """(file path, default name) for a path or preset name; raise if neither exists."""
     candidates = []
@@ -48,7 +52,7 @@ def _resolve_target(target: str, base_dir: str | None) -> tuple[str, str]:
     preset = preset_path(target)
     if preset is not None:
         return str(preset), target
-    if target.endswith((".yaml", ".yml")) or os.sep in target:
+    if _looks_like_path(target):
         raise SpecError([Problem(target, None, None, "", "no such file")])
     raise _unknown_target(target)
 
@@ -72,6 +76,11 @@ def load_raw(
     try:
         parent_file, _ = _resolve_target(parent, os.path.dirname(file))
     except SpecError:
+        if _looks_like_path(parent):
+            folder = os.path.dirname(os.path.abspath(file))
+            raise SpecError(
+                [source.problem(("extends",), f"no such file: {parent!r}", f"relative to {folder}")]
+            ) from None
         raise _unknown_target(parent, where=here) from None
     parent_raw, parent_source, _ = load_raw(parent_file, None, (*chain, real))
     if not isinstance(parent_raw, dict):

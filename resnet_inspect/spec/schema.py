@@ -52,6 +52,13 @@ STEM_KEYS = {
     "relu": ("relu", "name"),
 }
 REQUIRED_TOP_KEYS = ("input", "stem", "block", "stages")
+# Limits that keep every tensor size within int64 and every plan finite; far beyond any real
+# network (they are not memory limits: `summary` allocates nothing).
+MAX_WIDTH = 10_000_000  # filters, channels, classes, groups
+MAX_SPATIAL = 100_000  # input height and width
+MAX_WINDOW = 255  # kernel, stride, padding
+MAX_BLOCKS = 10_000  # blocks in the whole network
+MAX_STAGES = 64
 
 
 @dataclass(frozen=True)
@@ -140,7 +147,14 @@ class _Parser:
                 hint = hint or f"allowed: {', '.join(allowed)}"
                 self.fail((*path, key), f"unknown key in {what}", hint, at_key=True)
 
-    def integer(self, value: Any, path: Path, minimum: int = 1, what: str = "value") -> int | None:
+    def integer(
+        self,
+        value: Any,
+        path: Path,
+        minimum: int = 1,
+        what: str = "value",
+        maximum: int = MAX_WIDTH,
+    ) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
                 self.fail(
@@ -151,6 +165,9 @@ class _Parser:
             return None
         if value < minimum:
             self.fail(path, f"{what} must be at least {minimum}, got {value}")
+            return None
+        if value > maximum:
+            self.fail(path, f"{what} {value:,} is more than the limit of {maximum:,}")
             return None
         return value
 
@@ -245,7 +262,12 @@ class _Parser:
                 "e.g. input: [3, 224, 224]",
             )
             return None
-        items = [self.integer(v, (*path, i), what="input size") for i, v in enumerate(value)]
+        items = [
+            self.integer(
+                v, (*path, i), what="input size", maximum=MAX_WIDTH if i == 0 else MAX_SPATIAL
+            )
+            for i, v in enumerate(value)
+        ]
         if any(v is None for v in items):
             return None
         return (int(items[0] or 0), int(items[1] or 0), int(items[2] or 0))
@@ -311,10 +333,18 @@ class _Parser:
             return None
         if kind == "conv":
             out_channels = self.integer(item["conv"], (*path, "conv"), what="conv filters")
-            kernel = self.integer(item.get("kernel", 3), (*path, "kernel"), what="kernel")
-            stride = self.integer(item.get("stride", 1), (*path, "stride"), what="stride")
+            kernel = self.integer(
+                item.get("kernel", 3), (*path, "kernel"), what="kernel", maximum=MAX_WINDOW
+            )
+            stride = self.integer(
+                item.get("stride", 1), (*path, "stride"), what="stride", maximum=MAX_WINDOW
+            )
             padding = self.integer(
-                item.get("padding", (kernel or 1) // 2), (*path, "padding"), 0, "padding"
+                item.get("padding", (kernel or 1) // 2),
+                (*path, "padding"),
+                0,
+                "padding",
+                MAX_WINDOW,
             )
             bias = self.boolean(item.get("bias", default_bias), (*path, "bias"))
             if None in (out_channels, kernel, stride, padding, bias):
@@ -323,10 +353,19 @@ class _Parser:
                 "conv", name, out_channels, kernel or 1, stride or 1, padding or 0, bool(bias)
             )
         if kind in ("maxpool", "avgpool"):
-            kernel = self.integer(item[kind], (*path, kind), what="pool size")
-            stride = self.integer(item.get("stride", kernel or 1), (*path, "stride"), what="stride")
+            kernel = self.integer(item[kind], (*path, kind), what="pool size", maximum=MAX_WINDOW)
+            stride = self.integer(
+                item.get("stride", kernel or 1),
+                (*path, "stride"),
+                what="stride",
+                maximum=MAX_WINDOW,
+            )
             padding = self.integer(
-                item.get("padding", (kernel or 1) // 2), (*path, "padding"), 0, "padding"
+                item.get("padding", (kernel or 1) // 2),
+                (*path, "padding"),
+                0,
+                "padding",
+                MAX_WINDOW,
             )
             if None in (kernel, stride, padding):
                 return None
@@ -338,7 +377,7 @@ class _Parser:
                 return None
             return StemLayer(kind, name, None, kernel or 1, stride or 1, padding or 0)
         if kind == "pad":
-            padding = self.integer(item["pad"], (*path, "pad"), what="pad")
+            padding = self.integer(item["pad"], (*path, "pad"), what="pad", maximum=MAX_WINDOW)
             return StemLayer("pad", name, None, 1, 1, padding) if padding else None
         if item[kind] not in (None, {}):
             self.fail((*path, kind), f"{kind} takes no value", f"write - {kind}")
@@ -353,8 +392,15 @@ class _Parser:
                 "e.g. - {filters: [64, 64, 256], blocks: 3, stride: 1}",
             )
             return None
+        if len(value) > MAX_STAGES:
+            self.fail(path, f"{len(value)} stages is more than the limit of {MAX_STAGES}")
+            return None
         stages = [self.stage(item, (*path, i), block) for i, item in enumerate(value)]
         if any(stage is None for stage in stages):
+            return None
+        total = sum(stage.blocks for stage in stages if stage is not None)
+        if total > MAX_BLOCKS:
+            self.fail(path, f"{total:,} blocks in all is more than the limit of {MAX_BLOCKS:,}")
             return None
         return tuple(stage for stage in stages if stage is not None)
 
@@ -388,7 +434,9 @@ class _Parser:
             if "filters" in item
             else None
         )
-        stride = self.integer(item.get("stride", 1), (*path, "stride"), what="stride")
+        stride = self.integer(
+            item.get("stride", 1), (*path, "stride"), what="stride", maximum=MAX_WINDOW
+        )
         blocks_value = item.get("blocks")
         overrides: tuple[BlockOverride, ...] = ()
         blocks: int | None
@@ -405,7 +453,9 @@ class _Parser:
             overrides = tuple(entry for entry in parsed if entry is not None)
             blocks = len(overrides)
         elif "blocks" in item:
-            blocks = self.integer(blocks_value, (*path, "blocks"), what="blocks")
+            blocks = self.integer(
+                blocks_value, (*path, "blocks"), what="blocks", maximum=MAX_BLOCKS
+            )
         else:
             blocks = None
         if filters is None or blocks is None or stride is None:

@@ -30,6 +30,7 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:null",
 }
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+_TAG_HINT = "specs are plain YAML; tags are refused and never run"
 _MAP_TAG = "tag:yaml.org,2002:map"
 
 
@@ -135,29 +136,24 @@ class _Composer:
                 ]
             )
         self.source.locations[path] = self._where(node)
+        if node.tag not in (*_SCALAR_TAGS, _SEQ_TAG, _MAP_TAG):
+            self._fail(node, path, f"YAML tag {node.tag!r} is not allowed", _TAG_HINT)
+            return None
         if isinstance(node, yaml.ScalarNode):
-            if node.tag not in _SCALAR_TAGS:
-                self._fail(node, path, f"YAML tag {node.tag!r} is not allowed", "plain values only")
-                return None
             return self._scalar_loader.construct_object(node)
         if isinstance(node, yaml.SequenceNode):
-            if node.tag != _SEQ_TAG:
-                self._fail(node, path, f"YAML tag {node.tag!r} is not allowed", "plain lists only")
-                return None
             return [self.value(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):
-            if node.tag != _MAP_TAG:
-                self._fail(
-                    node, path, f"YAML tag {node.tag!r} is not allowed", "plain mappings only"
-                )
-                return None
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
-                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS:
+                is_merge = key_node.tag == "tag:yaml.org,2002:merge"
+                if not is_merge and (
+                    not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _SCALAR_TAGS
+                ):
                     self._fail(key_node, path, "mapping keys must be plain words")
                     continue
                 key = key_node.value
-                if key == "<<":
+                if is_merge:
                     self._fail(
                         key_node,
                         path,
@@ -228,6 +224,13 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         message = err.problem or err.context or "invalid YAML"
+        if err.context and err.context_mark and err.problem:
+            message = (
+                f"{err.context} (line {err.context_mark.line + 1}, column "
+                f"{err.context_mark.column + 1}): {err.problem}"
+            )
+        if "'\\t'" in message or "\t" in message:
+            message += "; indent with spaces, not tabs"
         raise SpecError(
             [
                 Problem(
@@ -239,8 +242,24 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
                 )
             ]
         ) from None
+    except yaml.reader.ReaderError as err:
+        before = text[: err.position]
+        line, column = before.count("\n") + 1, err.position - (before.rfind("\n") + 1) + 1
+        raise SpecError(
+            [
+                Problem(
+                    file,
+                    line,
+                    column,
+                    "",
+                    f"character #x{err.character:04x} is not allowed "
+                    "in YAML (control characters and NUL bytes)",
+                )
+            ]
+        ) from None
     except yaml.YAMLError as err:
-        raise SpecError([Problem(file, None, None, "", f"YAML error: {err}")]) from None
+        first = str(err).splitlines()[0] if str(err) else "invalid YAML"
+        raise SpecError([Problem(file, None, None, "", f"YAML error: {first}")]) from None
     except RecursionError:
         raise SpecError([Problem(file, None, None, "", "document is nested too deeply")]) from None
     if node is None:
