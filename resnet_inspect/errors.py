@@ -36,7 +36,8 @@ class Problem:
             text = f"{where}: warning: {self.path + ': ' if self.path else ''}{self.message}"
         if self.hint:
             text += f" ({self.hint})"
-        return text
+        # One line per problem, whatever the file contained.
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class ResnetInspectError(Exception):

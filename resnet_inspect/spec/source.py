@@ -9,6 +9,7 @@ that an alias bomb or a deeply nested document is refused quickly with bounded m
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +36,11 @@ _MAP_TAG = "tag:yaml.org,2002:map"
 
 
 def dotted(path: Path) -> str:
-    """('stages', 1, 'filters') -> 'stages.1.filters'."""
-    return ".".join(str(part) for part in path)
+    """('stages', 1, 'filters') -> 'stages.1.filters'; odd keys are quoted ('a b', '\\n')."""
+    return ".".join(
+        str(part) if isinstance(part, int) or re.fullmatch(r"[\w-]+", part) else repr(part)
+        for part in path
+    )
 
 
 @dataclass(frozen=True)
