@@ -24,8 +24,9 @@ print(report.totals.params, report.totals.macs, report.check["ok"], peak_kib)
 
 def test_a_model_of_terabytes_is_summarised_in_bounded_memory(write_spec):
     path = write_spec(HUGE)
-    out = subprocess.run([sys.executable, "-c", PROBE, path], capture_output=True, text=True,
-                         check=True, cwd=ROOT).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, path], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
     params, macs, ok, peak_kib = int(out[0]), int(out[1]), out[2], int(out[3])
     # Stem 3*3*3*16 + BN 32; conv1 3*3*16*1e6 + BN 2e6; conv2 3*3*1e6*1e6 + BN 2e6;
     # fc 1e6*10 + 10. Option A: the zero-pad shortcut has no weights.
