@@ -353,6 +353,12 @@ def validate(targets: tuple[str, ...], rules: bool) -> None:
 )
 @click.option("--diff", is_flag=True, help="List the spec keys that differ from the baseline.")
 @click.option(
+    "--diagram",
+    "diagram_path",
+    type=click.Path(dir_okay=False),
+    help="Also draw the items side by side to this file (svg, png, pdf, dot).",
+)
+@click.option(
     "--latency",
     "measure",
     is_flag=True,
@@ -376,6 +382,7 @@ def compare(
     baseline: str | None,
     by: str,
     diff: bool,
+    diagram_path: str | None,
     measure: bool,
     device: str,
     output_format: str,
@@ -399,6 +406,11 @@ def compare(
         baseline=baseline,
         latency=_measure_options(measure, device, batch_size, dtype),
     )
+    if diagram_path:
+        from resnet_inspect.render.diagram import comparison_dot
+
+        depth = "layer" if all(len(item.layers) < 60 for item in comparison.items) else "block"
+        _write_diagram(comparison_dot(comparison, depth), diagram_path, None, False)
     if output_format == "table" and not output:
         from resnet_inspect.render.compare import render_comparison
 
@@ -612,6 +624,89 @@ def latency(
             _console().print(render_latency(report))
     if report.latency and report.latency["interrupted"]:
         sys.exit(130)
+
+
+def _diagram_format(output: str, fmt: str | None) -> str:
+    from resnet_inspect.render.diagram import FORMATS as DIAGRAM_FORMATS
+
+    chosen = fmt or os.path.splitext(output)[1].lstrip(".").lower()
+    if chosen not in DIAGRAM_FORMATS:
+        raise UsageError(
+            f"-o {output}: cannot tell the format from the extension; use "
+            f"{', '.join(DIAGRAM_FORMATS)} or --format"
+        )
+    return chosen
+
+
+def _write_diagram(dot: Any, output: str, fmt: str | None, verbose: bool) -> None:
+    from resnet_inspect.files import write_atomic
+    from resnet_inspect.render.diagram import render_dot
+
+    data, renderer = render_dot(dot, _diagram_format(output, fmt))
+    write_atomic(output, data)
+    click.echo(f"wrote {output}" + (f" (rendered by {renderer})" if verbose else ""), err=True)
+
+
+@cli.command()
+@click.argument("target")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Output file; the extension picks the format (svg, png, pdf, dot).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("svg", "png", "pdf", "dot")),
+    help="Override the format the extension implies.",
+)
+@click.option(
+    "--depth",
+    type=click.Choice(DEPTHS),
+    default="block",
+    show_default=True,
+    help="stage: stem, stages, head; block: every block; layer: every layer, with "
+    "the shortcuts drawn.",
+)
+@click.option(
+    "--fold",
+    is_flag=True,
+    help='Fold runs of identical blocks into one node ("identity block ×5").',
+)
+@click.option("--rankdir", type=click.Choice(("TB", "LR")), default="TB", show_default=True)
+@click.option("--input", "input_text", metavar="CxHxW", help="Input size instead of the spec's.")
+@click.option("-v", "--verbose", is_flag=True, help="Say which renderer drew the diagram.")
+def diagram(
+    target: str,
+    output: str,
+    fmt: str | None,
+    depth: str,
+    fold: bool,
+    rankdir: str,
+    input_text: str | None,
+    verbose: bool,
+) -> None:
+    """Draw the architecture with its numbers: Graphviz SVG, PNG, PDF or DOT.
+
+    Nodes show type, kernel/stride, filters, groups, params and MACs; edges carry tensor
+    shapes; shortcut edges are dashed and labelled identity / projection 1x1 / zero-pad; stages
+    are clusters. Rendered by Graphviz's dot when it is installed, else by the graphviz-pure
+    binary that comes with resnet-inspect (no PDF).
+    """
+    from resnet_inspect import pipeline
+    from resnet_inspect.render.diagram import to_dot
+
+    _diagram_format(output, fmt)  # a bad extension fails before any work
+    dims = _parse_input(input_text)
+    shape = None
+    if dims is not None:
+        from resnet_inspect.spec import load_spec
+
+        shape = (*dims,) if len(dims) == 3 else (load_spec(target).input[0], *dims)
+    report = pipeline.summarize(target, input_shape=shape)  # type: ignore[arg-type]
+    _write_diagram(to_dot(report, depth, fold, rankdir), output, fmt, verbose)
 
 
 @cli.command()

@@ -13,6 +13,7 @@ from torch import nn
 
 from resnet_inspect.analyzers.analytic import check_against_plan
 from resnet_inspect.analyzers.flops import analyze_flops, count_with_fvcore
+from resnet_inspect.analyzers.graph import build_graph
 from resnet_inspect.analyzers.latency import LatencyOptions, measure_latency
 from resnet_inspect.analyzers.layers import module_rows
 from resnet_inspect.analyzers.memory import analyze_memory
@@ -188,6 +189,7 @@ def _analyze_copy(
         spec=spec.to_dict() if spec is not None else None,
         flops=analyze_flops(trace),
         memory=analyze_memory(trace, totals.param_bytes, totals.buffer_bytes),
+        graph=build_graph(trace),
         environment=_environment(),
     )
 

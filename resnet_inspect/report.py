@@ -108,6 +108,7 @@ class Report:
     memory: dict[str, Any] = field(default_factory=dict)  # analyze.memory
     check: dict[str, Any] | None = None  # analyze.analytic, with --check
     latency: dict[str, Any] | None = None
+    graph: dict[str, Any] = field(default_factory=dict)  # analyzers.graph: data flow for diagrams
     environment: dict[str, Any] = field(default_factory=dict)  # versions; not the numbers
     report_version: int = REPORT_VERSION
 
