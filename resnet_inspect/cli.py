@@ -359,6 +359,12 @@ def validate(targets: tuple[str, ...], rules: bool) -> None:
     help="Also draw the items side by side to this file (svg, png, pdf, dot).",
 )
 @click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False),
+    help="Also write a self-contained HTML page of the comparison.",
+)
+@click.option(
     "--latency",
     "measure",
     is_flag=True,
@@ -383,6 +389,7 @@ def compare(
     by: str,
     diff: bool,
     diagram_path: str | None,
+    html_path: str | None,
     measure: bool,
     device: str,
     output_format: str,
@@ -406,11 +413,20 @@ def compare(
         baseline=baseline,
         latency=_measure_options(measure, device, batch_size, dtype),
     )
-    if diagram_path:
-        from resnet_inspect.render.diagram import comparison_dot
+    if diagram_path or html_path:
+        from resnet_inspect.render.diagram import comparison_dot, render_dot
 
         depth = "layer" if all(len(item.layers) < 60 for item in comparison.items) else "block"
-        _write_diagram(comparison_dot(comparison, depth), diagram_path, None, False)
+        drawing = comparison_dot(comparison, depth)
+        if diagram_path:
+            _write_diagram(drawing, diagram_path, None, False)
+        if html_path:
+            from resnet_inspect.files import write_atomic
+            from resnet_inspect.render.html import render_comparison_html
+
+            svg, _ = render_dot(drawing, "svg")
+            write_atomic(html_path, render_comparison_html(comparison, svg.decode("utf-8")))
+            click.echo(f"wrote {html_path}", err=True)
     if output_format == "table" and not output:
         from resnet_inspect.render.compare import render_comparison
 
@@ -707,6 +723,58 @@ def diagram(
         shape = (*dims,) if len(dims) == 3 else (load_spec(target).input[0], *dims)
     report = pipeline.summarize(target, input_shape=shape)  # type: ignore[arg-type]
     _write_diagram(to_dot(report, depth, fold, rankdir), output, fmt, verbose)
+
+
+@cli.command()
+@click.argument("target")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="The HTML file to write."
+)
+@click.option(
+    "--depth",
+    type=click.Choice(DEPTHS),
+    default="block",
+    show_default=True,
+    help="Rows of the layer table and detail of the diagram.",
+)
+@click.option("--input", "input_text", metavar="CxHxW", help="Input size instead of the spec's.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--latency", "measure", is_flag=True, help="Measure latency too (see latency).")
+@click.option("--device", default="cpu", show_default=True, help="Device for --latency.")
+def report(
+    target: str,
+    output: str,
+    depth: str,
+    input_text: str | None,
+    batch_size: int,
+    measure: bool,
+    device: str,
+) -> None:
+    """Write one self-contained HTML page: the diagram (zoomable), tables, per-stage bar
+    charts, memory, receptive field, and latency when measured. Nothing is fetched from the
+    network when it is opened."""
+    from resnet_inspect import pipeline
+    from resnet_inspect.files import write_atomic
+    from resnet_inspect.render.diagram import render_dot, to_dot
+    from resnet_inspect.render.html import render_html
+
+    dims = _parse_input(input_text)
+    shape = None
+    if dims is not None:
+        from resnet_inspect.spec import load_spec
+
+        shape = (*dims,) if len(dims) == 3 else (load_spec(target).input[0], *dims)
+    options = _measure_options(measure, device, batch_size, "float32")
+    result = pipeline.summarize(
+        target,
+        input_shape=shape,
+        batch_size=batch_size,  # type: ignore[arg-type]
+        latency=options,
+    )
+    diagram_depth = "layer" if len(result.layers) < 60 else depth
+    svg, _ = render_dot(to_dot(result, diagram_depth, fold=diagram_depth != "layer"), "svg")
+    write_atomic(output, render_html(result, svg.decode("utf-8"), depth))
+    click.echo(f"wrote {output}", err=True)
 
 
 @cli.command()

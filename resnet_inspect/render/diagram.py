@@ -295,10 +295,13 @@ def comparison_dot(comparison: Comparison, depth: str = "layer") -> graphviz.Dig
     return dot
 
 
-def renderer_for(fmt: str) -> tuple[str, list[str]]:
-    """(name, command) of the renderer for a format; RenderError naming what to install."""
+def renderer_for(fmt: str, prefer: str = "auto") -> tuple[str, list[str]]:
+    """(name, command) of the renderer for a format; RenderError naming what to install.
+
+    `prefer`: "auto" (Graphviz's dot when on PATH, else graphviz-pure) or "graphviz-pure"
+    (the same output on every machine: used for the README's figures)."""
     dot = shutil.which("dot")
-    if dot:
+    if dot and prefer == "auto":
         return "Graphviz dot", [dot]
     pure = shutil.which("graphviz-pure") or _beside_python("graphviz-pure")
     if pure and fmt in PURE_FORMATS:
@@ -319,12 +322,12 @@ def _beside_python(name: str) -> str | None:
     return candidate if os.access(candidate, os.X_OK) else None
 
 
-def render_dot(dot: graphviz.Digraph, fmt: str) -> tuple[bytes, str]:
+def render_dot(dot: graphviz.Digraph, fmt: str, prefer: str = "auto") -> tuple[bytes, str]:
     """(file contents, renderer used). DOT source needs no renderer."""
     source = dot.source
     if fmt == "dot":
         return source.encode("utf-8"), "none (DOT source)"
-    name, command = renderer_for(fmt)
+    name, command = renderer_for(fmt, prefer)
     try:
         result = subprocess.run(
             [*command, f"-T{fmt}"],

@@ -1,0 +1,292 @@
+"""Report or Comparison -> one self-contained HTML page: the diagram (inline SVG, zoomable),
+the tables, per-stage bar charts, memory, receptive field, latency when measured. No network
+fetches: styles, script and pictures are all inline."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from resnet_inspect.render import numbers
+from resnet_inspect.report import Comparison, Report
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;
+max-width:1200px;color:#212529;padding:0 16px}
+h1{font-size:1.6em;margin-bottom:4px}h2{font-size:1.2em;margin-top:32px;border-bottom:1px solid
+#dee2e6;padding-bottom:4px}.muted{color:#6c757d;font-size:.9em}
+table{border-collapse:collapse;font-size:.85em;margin:8px 0}th,td{padding:3px 10px;border-bottom:
+1px solid #e9ecef;text-align:right;white-space:nowrap}th{background:#f8f9fa}
+td:first-child,th:first-child{text-align:left}tr.stage td{font-weight:600;background:#f1f3f5}
+.diagram{border:1px solid #dee2e6;border-radius:6px;height:640px;overflow:hidden;position:
+relative;background:#fff;cursor:grab}.diagram svg{transform-origin:0 0;position:absolute}
+.controls button{margin-right:6px}.bars{display:flex;gap:32px;flex-wrap:wrap}
+.up{color:#e8590c}.down{color:#2b8a3e}
+"""
+
+_SCRIPT = """
+(function(){
+  var errors=[];window.addEventListener('error',function(e){errors.push(String(e.message));});
+  document.querySelectorAll('.diagram').forEach(function(box){
+    var svg=box.querySelector('svg');if(!svg){return;}
+    var box2=svg.getBBox?svg.getBBox():{width:1000,height:1000};
+    var scale=Math.min(1,box.clientWidth/(box2.width+20),box.clientHeight/(box2.height+20));
+    var x=0,y=0,drag=null;
+    function apply(){svg.style.transform='translate('+x+'px,'+y+'px) scale('+scale+')';}
+    box.addEventListener('wheel',function(e){e.preventDefault();
+      var k=e.deltaY<0?1.15:1/1.15,r=box.getBoundingClientRect();
+      var px=e.clientX-r.left,py=e.clientY-r.top;
+      x=px-(px-x)*k;y=py-(py-y)*k;scale*=k;apply();},{passive:false});
+    box.addEventListener('mousedown',function(e){drag=[e.clientX-x,e.clientY-y];});
+    window.addEventListener('mouseup',function(){drag=null;});
+    window.addEventListener('mousemove',function(e){if(drag){x=e.clientX-drag[0];y=e.clientY-drag[1];apply();}});
+    var controls=box.previousElementSibling;
+    if(controls){controls.querySelectorAll('button').forEach(function(b){b.addEventListener('click',function(){
+      var k=b.dataset.zoom==='in'?1.25:b.dataset.zoom==='out'?0.8:0;
+      if(k){scale*=k;}else{scale=1;x=0;y=0;}apply();});});}
+    apply();
+  });
+  document.body.dataset.ready=errors.length?'errors':'yes';
+})();
+"""
+
+
+def _svg_inline(svg: str) -> str:
+    """The <svg> element of a Graphviz SVG file (no XML prolog or DOCTYPE)."""
+    start = svg.find("<svg")
+    return svg[start:] if start >= 0 else ""
+
+
+def _table(header: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = []
+    for index, row in enumerate(rows):
+        css = f' class="{classes[index]}"' if classes and classes[index] else ""
+        body.append(f"<tr{css}>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _bars(title: str, items: list[tuple[str, int]], colour: str, unit: str = "") -> str:
+    """A horizontal bar chart as inline SVG."""
+    largest = max((value for _, value in items), default=0) or 1
+    height = 22 * len(items) + 30
+    parts = [
+        f'<svg class="bar-chart" width="520" height="{height}" role="img" '
+        f'aria-label="{html.escape(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="0" y="14" font-size="13" font-weight="600">{html.escape(title)}</text>',
+    ]
+    for index, (name, value) in enumerate(items):
+        y = 24 + index * 22
+        width = int(300 * value / largest)
+        parts.append(f'<text x="0" y="{y + 14}" font-size="12">{html.escape(name)}</text>')
+        parts.append(
+            f'<rect x="80" y="{y + 2}" width="{max(width, 1)}" height="16" fill="{colour}" rx="2"/>'
+        )
+        parts.append(
+            f'<text x="{86 + width}" y="{y + 14}" font-size="11" fill="#495057">'
+            f"{numbers.si(value, unit)}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<title>{html.escape(title)}</title><meta name="viewport" '
+        'content="width=device-width, initial-scale=1">'
+        f"<style>{_STYLE}</style></head><body>{body}"
+        f"<script>{_SCRIPT}</script></body></html>\n"
+    )
+
+
+def _diagram_section(svg: str | None, note: str) -> str:
+    if not svg:
+        return ""
+    return (
+        f'<section id="diagram"><h2>Architecture</h2><p class="muted">{html.escape(note)} '
+        'Scroll to zoom, drag to move.</p><div class="controls"><button data-zoom="in">+'
+        '</button><button data-zoom="out">−</button><button data-zoom="reset">reset'
+        f'</button></div><div class="diagram">{_svg_inline(svg)}</div></section>'
+    )
+
+
+def _latency_rows(section: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for row in section.get("rows", []):
+        if row.get("error"):
+            rows.append([str(row["batch_size"]), html.escape(row["error"]), "", "", "", ""])
+            continue
+        rows.append(
+            [
+                str(row["batch_size"]),
+                f"{row['median_ms']:,.3f}",
+                f"{row['p10_ms']:,.3f}–{row['p90_ms']:,.3f}",
+                f"{row['cv']:.1%}",
+                f"{row['images_per_s']:,.1f}",
+                f"{row['tflops']:.3f}",
+            ]
+        )
+    return rows
+
+
+def render_html(report: Report, svg: str | None = None, depth: str = "block") -> str:
+    """The page for one report; `svg` is the rendered diagram (render/diagram.py)."""
+    totals = report.totals
+    memory = report.memory
+    stages = report.stages
+    parts = [
+        f"<h1>{html.escape(report.model)}</h1>",
+        f'<p class="muted">{html.escape(report.source)} · input '
+        f"{numbers.shape([report.batch_size, *report.input_shape])} · {report.dtype} · "
+        f"resnet-inspect {html.escape(str(report.environment.get('resnet_inspect', '')))}, "
+        f"torch {html.escape(str(report.environment.get('torch', '')))}</p>",
+        _diagram_section(svg, "Stages are boxes; dashed orange edges are shortcuts."),
+        '<section id="totals"><h2>Totals</h2>',
+        _table(
+            ["", "value", ""],
+            [
+                ["Parameters", numbers.count(totals.params), numbers.si(totals.params)],
+                ["Trainable", numbers.count(totals.trainable_params), ""],
+                ["Buffers (BN statistics)", numbers.count(totals.buffers), ""],
+                ["Conv weights", numbers.count(totals.conv_weights), ""],
+                [
+                    "MACs (conv + linear multiply-adds)",
+                    numbers.count(totals.macs),
+                    numbers.si(totals.macs),
+                ],
+                ["FLOPs (2 × MACs)", numbers.count(totals.flops), numbers.si(totals.flops)],
+                ["fvcore flops (full)", numbers.count(int(report.flops.get("full_total", 0))), ""],
+                ["Depth (paper)", str(totals.depth), f"{totals.weighted_layers} weighted layers"],
+            ],
+        ),
+        f'<p class="muted">{html.escape(report.conventions["macs"])}</p></section>',
+        '<section id="stages"><h2>Per stage</h2><div class="bars">',
+        _bars("Parameters", [(s.name, s.params) for s in stages], "#4c6ef5"),
+        _bars("MACs", [(s.name, s.macs) for s in stages], "#f76707"),
+        "</div>",
+        _table(
+            ["Stage", "Blocks", "Output", "Params", "MACs", "MACs / layer", "RF", "Stride"],
+            [
+                [
+                    s.name,
+                    str(s.blocks or ""),
+                    numbers.shape(s.output_shape),
+                    numbers.count(s.params),
+                    numbers.count(s.macs),
+                    numbers.count(s.macs_per_layer),
+                    str(s.receptive_field or ""),
+                    str(s.effective_stride or ""),
+                ]
+                for s in stages
+            ],
+        ),
+        "</section>",
+    ]
+    if memory:
+        training = memory["training_bytes"]
+        parts += [
+            '<section id="memory"><h2>Memory</h2>',
+            _table(
+                ["", "bytes", ""],
+                [
+                    [
+                        "Weights",
+                        numbers.count(int(memory["param_bytes"])),
+                        numbers.size_bytes(int(memory["param_bytes"])),
+                    ],
+                    [
+                        "Inference (weights + peak activations)",
+                        numbers.count(int(memory["inference_bytes"])),
+                        numbers.size_bytes(int(memory["inference_bytes"])),
+                    ],
+                    [
+                        "Saved for backward",
+                        numbers.count(int(memory["saved_activation_bytes"])),
+                        numbers.size_bytes(int(memory["saved_activation_bytes"])),
+                    ],
+                    *[
+                        [
+                            f"Training, {name.replace('_', ' ')}",
+                            numbers.count(int(value)),
+                            numbers.size_bytes(int(value)),
+                        ]
+                        for name, value in training.items()
+                    ],
+                ],
+            ),
+            "</section>",
+        ]
+    parts += [
+        '<section id="receptive-field"><h2>Receptive field</h2>',
+        f"<p>{totals.receptive_field or '-'} px at the last feature map, effective stride "
+        f"{totals.effective_stride or '-'} (the largest over all paths, shortcuts included).</p>",
+        "</section>",
+    ]
+    if report.latency:
+        parts += [
+            '<section id="latency"><h2>Latency</h2>',
+            f'<p class="muted">{html.escape(report.latency["device_name"])} '
+            f"({html.escape(report.latency['device'])}), {html.escape(report.latency['timing'])}"
+            "</p>",
+            _table(
+                ["Batch", "Median ms", "p10–p90 ms", "CV", "Images/s", "TFLOP/s"],
+                _latency_rows(report.latency),
+            ),
+            "</section>",
+        ]
+    rows = report.layers_at(depth)
+    parts += [
+        f'<section id="layers"><h2>Layers ({html.escape(depth)})</h2>',
+        _table(
+            ["Module", "Type", "Kernel/stride", "Output", "Params", "MACs", "RF"],
+            [
+                [
+                    html.escape(r.name),
+                    r.type,
+                    numbers.kernel(r.kernel, r.stride, r.groups),
+                    numbers.shape(r.output_shape),
+                    numbers.count(r.params),
+                    numbers.count(r.macs),
+                    str(r.receptive_field or ""),
+                ]
+                for r in rows
+            ],
+            ["stage" if r.depth == 1 and not r.is_leaf else "" for r in rows],
+        ),
+        "</section>",
+    ]
+    return _page(f"resnet-inspect: {report.model}", "".join(parts))
+
+
+def render_comparison_html(comparison: Comparison, svg: str | None = None) -> str:
+    """The page for a comparison: metrics with ratios, per-stage bars, the items' diagram."""
+    from resnet_inspect.render.compare import _labels, _ratio, metrics_for
+
+    labels = _labels(comparison)
+    base = comparison.baseline
+    others = [i for i in range(len(labels)) if i != base]
+    rows = []
+    for name, get, show in metrics_for(comparison):
+        values = [get(item) for item in comparison.items]
+        ratios = []
+        for i in others:
+            ratio = _ratio(values[i], values[base]) if name != "Output shape" else None
+            css = "" if ratio is None or abs(ratio - 1) < 0.005 else ("up" if ratio > 1 else "down")
+            ratios.append(f'<span class="{css}">{ratio:.3g}×</span>' if ratio is not None else "")
+        rows.append([html.escape(name), *[html.escape(show(v)) for v in values], *ratios])
+    header = ["", *labels, *[f"{labels[i]} / {labels[base]}" for i in others]]
+    bars = "".join(
+        _bars(f"{label}: MACs per stage", [(s.name, s.macs) for s in item.stages], "#f76707")
+        for label, item in zip(labels, comparison.items, strict=True)
+    )
+    body = (
+        f"<h1>{html.escape(' vs '.join(labels))}</h1>"
+        f'<p class="muted">baseline {html.escape(labels[base])}</p>'
+        + _diagram_section(svg, "The items side by side, with their counts.")
+        + '<section id="totals"><h2>Side by side</h2>'
+        + _table(header, rows)
+        + "</section>"
+        + f'<section id="stages"><h2>Per stage</h2><div class="bars">{bars}</div></section>'
+    )
+    return _page(f"resnet-inspect: {' vs '.join(labels)}", body)

@@ -1,0 +1,87 @@
+"""The HTML report: self-contained, and checked in a real headless browser."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+from click.testing import CliRunner
+
+from resnet_inspect.cli import cli
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def write_report(tmp_path, *args: str) -> str:
+    target = tmp_path / "report.html"
+    result = CliRunner().invoke(cli, [*args, "-o", str(target)] if args[0] == "report"
+                                else [*args, "--html", str(target)])
+    assert result.exit_code == 0, result.output
+    return str(target)
+
+
+def test_report_is_self_contained(tmp_path):
+    page = open(write_report(tmp_path, "report", "resnet50")).read()
+    assert page.startswith("<!DOCTYPE html>")
+    for section in ("diagram", "totals", "stages", "memory", "receptive-field", "layers"):
+        assert f'id="{section}"' in page
+    assert page.count("<svg") >= 3  # the diagram and two bar charts
+    assert "25,557,032" in page and "4,089,184,256" in page and "427 px" in page
+    # Nothing to fetch: no external scripts, styles, images or fonts.
+    assert not re.search(r'(src|href)="(https?:)?//', page)
+    assert "<link" not in page and "@import" not in page
+    urls = set(re.findall(r"https?://[^\"' )]+", page))
+    assert urls <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+
+
+def test_report_with_latency_and_comparison_page(tmp_path):
+    page = open(write_report(tmp_path, "report", "cifar_resnet20", "--latency")).read()
+    assert 'id="latency"' in page and "Median ms" in page
+    compare_page = open(write_report(tmp_path, "compare", "bottleneck", "plain")).read()
+    assert "69,632" in compare_page and "16.9×" in compare_page
+
+
+def browser() -> str:
+    for name in BROWSERS:
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.skip("no Chromium here (.ci/run installs Debian's chromium)")
+
+
+def headless(path: str, *flags: str, timeout: int = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [browser(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--hide-scrollbars", "--enable-logging=stderr", "--v=0", *flags, f"file://{path}"],
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+@pytest.mark.parametrize("args", [("report", "resnet50"), ("compare", "bottleneck", "plain")])
+def test_page_in_a_headless_browser(tmp_path, args):
+    from PIL import Image
+
+    page = write_report(tmp_path, *args)
+    profile = tmp_path / "profile"
+    dom = headless(page, f"--user-data-dir={profile}", "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert 'data-ready="yes"' in dom.stdout  # the page's script ran to the end without errors
+    assert "<svg" in dom.stdout and "<table" in dom.stdout
+    console = [line for line in dom.stderr.splitlines() if "CONSOLE" in line]
+    assert not [line for line in console if "rror" in line], console
+
+    shot = tmp_path / "page.png"
+    result = headless(page, f"--user-data-dir={profile}", "--window-size=1300,1400",
+                      f"--screenshot={shot}")
+    assert result.returncode == 0 and shot.exists(), result.stderr[-2000:]
+    image = Image.open(shot).convert("L")
+    width, height = image.size
+    pixels = list(image.getdata())
+    assert sum(1 for p in pixels if p < 200) / len(pixels) > 0.01  # not blank
+    # The diagram box sits under the title: it must hold drawn lines and text.
+    box = image.crop((60, 220, min(width, 900), 700))
+    dark = sum(1 for p in box.getdata() if p < 120)
+    assert dark / (box.size[0] * box.size[1]) > 0.005
