@@ -19,15 +19,19 @@ def main() -> None:
     dot = to_dot(report, "layer")
     built = time.perf_counter() - start
     nodes = len(report.graph["nodes"])
-    print(f"ResNet-152, layer level: {nodes} nodes, {len(report.graph['edges'])} edges; "
-          f"summary + DOT {built:.2f} s")
+    print(
+        f"ResNet-152, layer level: {nodes} nodes, {len(report.graph['edges'])} edges; "
+        f"summary + DOT {built:.2f} s"
+    )
     for prefer in (["auto"] if shutil.which("dot") else []) + ["graphviz-pure"]:
         start = time.perf_counter()
         svg, name = render_dot(dot, "svg", prefer=prefer)
         seconds = time.perf_counter() - start
         total = built + seconds
-        print(f"  {name:<14} SVG {len(svg) / 1e6:5.2f} MB in {seconds:6.2f} s; total "
-              f"{total:6.2f} s ({total / 10:.2f} of the 10 s target)")
+        print(
+            f"  {name:<14} SVG {len(svg) / 1e6:5.2f} MB in {seconds:6.2f} s; total "
+            f"{total:6.2f} s ({total / 10:.2f} of the 10 s target)"
+        )
 
 
 if __name__ == "__main__":

@@ -710,6 +710,9 @@ def diagram(
     shapes; shortcut edges are dashed and labelled identity / projection 1x1 / zero-pad; stages
     are clusters. Rendered by Graphviz's dot when it is installed, else by the graphviz-pure
     binary that comes with resnet-inspect (no PDF).
+
+    Deep networks at layer level make tall drawings: prefer SVG (Graphviz caps PNG at 32,767
+    pixels and scales the picture down to fit).
     """
     from resnet_inspect import pipeline
     from resnet_inspect.render.diagram import to_dot

@@ -89,15 +89,19 @@ def without_system_graphviz(monkeypatch):
     """PATH without Graphviz's dot (graphviz-pure, installed with resnet-inspect, stays)."""
     pure = shutil.which("graphviz-pure")
     assert pure, "graphviz-pure is a dependency of resnet-inspect"
-    keep = [d for d in os.environ["PATH"].split(os.pathsep)
-            if not os.path.exists(os.path.join(d, "dot")) or d == os.path.dirname(pure)]
+    keep = [
+        d
+        for d in os.environ["PATH"].split(os.pathsep)
+        if not os.path.exists(os.path.join(d, "dot")) or d == os.path.dirname(pure)
+    ]
     monkeypatch.setenv("PATH", os.pathsep.join(keep))
     assert shutil.which("dot") is None
 
 
 def test_graphviz_pure_renders_without_system_graphviz(without_system_graphviz, tmp_path):
-    result = run("diagram", "bottleneck", "-o", str(tmp_path / "b.svg"), "--verbose",
-                 "--depth", "layer")
+    result = run(
+        "diagram", "bottleneck", "-o", str(tmp_path / "b.svg"), "--verbose", "--depth", "layer"
+    )
     assert result.exit_code == 0, result.output
     assert "graphviz-pure" in result.stderr
     assert "graphviz-pure" in (tmp_path / "b.svg").read_text()
@@ -137,11 +141,15 @@ def test_readme_figures_are_current():
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "docs/make_figures.py", "--check"], cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "docs/make_figures.py", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_render_speed_sanity():
     data, _ = render_dot(to_dot(summarize("cifar_resnet20"), "layer"), "svg")
-    assert data.count(b"<g id=\"node") == len(summarize("cifar_resnet20").graph["nodes"])
+    assert data.count(b'<g id="node') == len(summarize("cifar_resnet20").graph["nodes"])

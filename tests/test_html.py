@@ -16,8 +16,9 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stab
 
 def write_report(tmp_path, *args: str) -> str:
     target = tmp_path / "report.html"
-    result = CliRunner().invoke(cli, [*args, "-o", str(target)] if args[0] == "report"
-                                else [*args, "--html", str(target)])
+    result = CliRunner().invoke(
+        cli, [*args, "-o", str(target)] if args[0] == "report" else [*args, "--html", str(target)]
+    )
     assert result.exit_code == 0, result.output
     return str(target)
 
@@ -53,10 +54,24 @@ def browser() -> str:
 
 def headless(path: str, *flags: str, timeout: int = 90) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [browser(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--enable-logging=stderr", "--v=0", *flags, f"file://{path}"],
-        capture_output=True, text=True, timeout=timeout,
+        [
+            browser(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--enable-logging=stderr",
+            "--v=0",
+            *flags,
+            f"file://{path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -74,8 +89,9 @@ def test_page_in_a_headless_browser(tmp_path, args):
     assert not [line for line in console if "rror" in line], console
 
     shot = tmp_path / "page.png"
-    result = headless(page, f"--user-data-dir={profile}", "--window-size=1300,1400",
-                      f"--screenshot={shot}")
+    result = headless(
+        page, f"--user-data-dir={profile}", "--window-size=1300,1400", f"--screenshot={shot}"
+    )
     assert result.returncode == 0 and shot.exists(), result.stderr[-2000:]
     image = Image.open(shot).convert("L")
     width, height = image.size
