@@ -68,6 +68,11 @@ class SpecError(ResnetInspectError):
     def lines(self) -> list[str]:
         return [p.format() for p in self.problems]
 
+    @classmethod
+    def for_file(cls, file: str, message: str, hint: str = "") -> SpecError:
+        """A problem with the file as a whole (no line to point at)."""
+        return cls([Problem(file, None, None, "", message, hint)])
+
 
 class BuildError(ResnetInspectError):
     """The spec is valid but the model cannot (or should not) be built."""

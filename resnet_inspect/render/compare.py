@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from resnet_inspect.render import numbers
+from resnet_inspect.render.table import titled_table
 from resnet_inspect.report import Comparison, Report
 
 _Metric = tuple[str, Callable[[Report], Any], Callable[[Any], str]]
@@ -95,13 +96,9 @@ def _ratio_text(ratio: float | None) -> Text:
 def _overview(comparison: Comparison) -> Table:
     labels = _labels(comparison)
     base = comparison.items[comparison.baseline]
-    table = Table(
-        title=f"Compared at batch {base.batch_size} · {base.dtype} · baseline "
-        f"{labels[comparison.baseline]}",
-        title_justify="left",
-        header_style="bold",
-        show_edge=False,
-        pad_edge=False,
+    table = titled_table(
+        f"Compared at batch {base.batch_size} · {base.dtype} · baseline "
+        f"{labels[comparison.baseline]}"
     )
     table.add_column("")
     for i, label in enumerate(labels):
@@ -124,13 +121,8 @@ def _overview(comparison: Comparison) -> Table:
 
 def _stages(comparison: Comparison) -> Table:
     labels = _labels(comparison)
-    table = Table(
-        title="Per stage: params, MACs, MACs per weighted layer (the paper's time "
-        "complexity per layer)",
-        title_justify="left",
-        header_style="bold",
-        show_edge=False,
-        pad_edge=False,
+    table = titled_table(
+        "Per stage: params, MACs, MACs per weighted layer (the paper's time complexity per layer)"
     )
     table.add_column("Stage")
     for label in labels:
@@ -158,13 +150,7 @@ def _stages(comparison: Comparison) -> Table:
 def _modules(comparison: Comparison, index: int, labels: list[str]) -> Table:
     rows = comparison.module_differences[index]
     base = labels[comparison.baseline]
-    table = Table(
-        title=f"Modules that differ: {labels[index]} vs {base}",
-        title_justify="left",
-        header_style="bold",
-        show_edge=False,
-        pad_edge=False,
-    )
+    table = titled_table(f"Modules that differ: {labels[index]} vs {base}")
     for column in (
         "Module",
         "Type",
@@ -203,13 +189,7 @@ def _modules(comparison: Comparison, index: int, labels: list[str]) -> Table:
 
 def _spec_diff(comparison: Comparison, index: int, labels: list[str]) -> Table:
     base = labels[comparison.baseline]
-    table = Table(
-        title=f"Spec keys that differ (extends: resolved): {labels[index]} vs {base}",
-        title_justify="left",
-        header_style="bold",
-        show_edge=False,
-        pad_edge=False,
-    )
+    table = titled_table(f"Spec differences: {labels[index]} vs {base}")
     table.add_column("Key")
     table.add_column(base)
     table.add_column(labels[index])

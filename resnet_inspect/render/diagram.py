@@ -116,6 +116,23 @@ def _folds(report: Report, shortcuts: dict[str, str]) -> dict[str, tuple[str, in
     return result
 
 
+def _new_digraph(name: str, rankdir: str) -> graphviz.Digraph:
+    """A digraph in the house style: rounded boxes, small labels, grey edges."""
+    dot = graphviz.Digraph(name)
+    dot.attr(rankdir=rankdir, fontname="Helvetica", fontsize="11", nodesep="0.25", ranksep="0.3")
+    dot.attr(
+        "node",
+        shape="box",
+        style="rounded,filled",
+        fillcolor="white",
+        fontname="Helvetica",
+        fontsize="10",
+        margin="0.08,0.04",
+    )
+    dot.attr("edge", fontname="Helvetica", fontsize="8", color="#495057", arrowsize="0.6")
+    return dot
+
+
 def to_dot(
     report: Report,
     depth: str = "layer",
@@ -128,22 +145,7 @@ def to_dot(
     data = report.graph
     if not data:
         raise RenderError("this report has no data-flow graph")
-    own = graph is None
-    dot = graphviz.Digraph(report.model) if graph is None else graph
-    if own:
-        dot.attr(
-            rankdir=rankdir, fontname="Helvetica", fontsize="11", nodesep="0.25", ranksep="0.3"
-        )
-        dot.attr(
-            "node",
-            shape="box",
-            style="rounded,filled",
-            fillcolor="white",
-            fontname="Helvetica",
-            fontsize="10",
-            margin="0.08,0.04",
-        )
-        dot.attr("edge", fontname="Helvetica", fontsize="8", color="#495057", arrowsize="0.6")
+    dot = _new_digraph(report.model, rankdir) if graph is None else graph
     rows = {row.name: row for row in report.layers}
     stage_names = [s.name for s in report.stages if s.kind == "stage"]
     shortcuts = _block_shortcuts(data)
@@ -268,18 +270,8 @@ def to_dot(
 
 def comparison_dot(comparison: Comparison, depth: str = "layer") -> graphviz.Digraph:
     """Items side by side (the ResNet notes' figure for two blocks), with their counts."""
-    dot = graphviz.Digraph("comparison")
-    dot.attr(rankdir="TB", fontname="Helvetica", newrank="true", nodesep="0.25", ranksep="0.3")
-    dot.attr(
-        "node",
-        shape="box",
-        style="rounded,filled",
-        fillcolor="white",
-        fontname="Helvetica",
-        fontsize="10",
-        margin="0.08,0.04",
-    )
-    dot.attr("edge", fontname="Helvetica", fontsize="8", color="#495057", arrowsize="0.6")
+    dot = _new_digraph("comparison", "TB")
+    dot.attr(newrank="true")
     for index, item in enumerate(comparison.items):
         with dot.subgraph(name=f"cluster_item{index}") as cluster:
             cluster.attr(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
+from resnet_inspect.render.table import titled_table
 from resnet_inspect.report import Report
 
 
@@ -30,13 +30,7 @@ def latency_title(section: dict[str, Any]) -> str:
 
 def render_latency(report: Report) -> RenderableType:
     section = report.latency or {}
-    table = Table(
-        title=f"Latency of {report.model}: {latency_title(section)}",
-        title_justify="left",
-        header_style="bold",
-        show_edge=False,
-        pad_edge=False,
-    )
+    table = titled_table(f"Latency of {report.model}: {latency_title(section)}")
     for column in (
         "Batch",
         "Median ms",
@@ -68,14 +62,7 @@ def render_latency(report: Report) -> RenderableType:
         )
     parts: list[RenderableType] = [table]
     if section.get("breakdown"):
-        breakdown = Table(
-            title="Breakdown by top-level module (eager, CUDA events or "
-            "synchronised perf_counter between children)",
-            title_justify="left",
-            header_style="bold",
-            show_edge=False,
-            pad_edge=False,
-        )
+        breakdown = titled_table("Breakdown by top-level module (eager)")
         breakdown.add_column("Module")
         breakdown.add_column("ms", justify="right")
         breakdown.add_column("share", justify="right")

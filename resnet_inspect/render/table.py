@@ -22,14 +22,17 @@ def _field(receptive_field: int | None, stride: int | None) -> str:
     return f"{receptive_field} /{stride}" if receptive_field else ""
 
 
+def titled_table(title: str) -> Table:
+    """The house style: a left-aligned title, bold header, no outer border."""
+    return Table(
+        title=title, title_justify="left", header_style="bold", show_edge=False, pad_edge=False
+    )
+
+
 def _layer_table(report: Report, depth: str, convention: str) -> Table:
-    table = Table(
-        title=f"{report.model} · input {numbers.shape([report.batch_size, *report.input_shape])}"
-        f" · {report.dtype} · depth {depth}",
-        title_justify="left",
-        header_style="bold",
-        show_edge=False,
-        pad_edge=False,
+    table = titled_table(
+        f"{report.model} · input {numbers.shape([report.batch_size, *report.input_shape])}"
+        f" · {report.dtype} · depth {depth}"
     )
     table.add_column("Layer (module path)", no_wrap=True)
     table.add_column("Type", no_wrap=True)
@@ -187,13 +190,7 @@ def _totals_panel(report: Report) -> Panel:
 
 def _check_table(report: Report) -> Table:
     check = report.check or {}
-    table = Table(
-        title="Spec arithmetic vs built model",
-        title_justify="left",
-        header_style="bold",
-        show_edge=False,
-        pad_edge=False,
-    )
+    table = titled_table("Spec arithmetic vs built model")
     for column in ("Stage", "Params (spec)", "Params (model)", "MACs (spec)", "MACs (model)", ""):
         table.add_column(column, justify="left" if column == "Stage" else "right")
     for row in check.get("stages", []):

@@ -53,7 +53,7 @@ def _resolve_target(target: str, base_dir: str | None) -> tuple[str, str]:
     if preset is not None:
         return str(preset), target
     if _looks_like_path(target):
-        raise SpecError([Problem(target, None, None, "", "no such file")])
+        raise SpecError.for_file(target, "no such file")
     raise _unknown_target(target)
 
 

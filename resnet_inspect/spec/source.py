@@ -184,29 +184,21 @@ def _line_col(node: yaml.Node) -> tuple[int, int]:
 def read_text(file: str) -> str:
     """Read a spec file as UTF-8 text, refusing what cannot be a spec."""
     if os.path.isdir(file):
-        raise SpecError([Problem(file, None, None, "", "is a directory, not a spec file")])
+        raise SpecError.for_file(file, "is a directory, not a spec file")
     try:
         size = os.path.getsize(file)
         if size > MAX_FILE_BYTES:
-            raise SpecError(
-                [
-                    Problem(
-                        file,
-                        None,
-                        None,
-                        "",
-                        f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
-                    )
-                ]
+            raise SpecError.for_file(
+                file, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
             )
         with open(file, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise SpecError([Problem(file, None, None, "", "no such file")]) from None
+        raise SpecError.for_file(file, "no such file") from None
     except PermissionError:
-        raise SpecError([Problem(file, None, None, "", "permission denied")]) from None
+        raise SpecError.for_file(file, "permission denied") from None
     except OSError as err:
-        raise SpecError([Problem(file, None, None, "", f"cannot read: {err.strerror}")]) from None
+        raise SpecError.for_file(file, f"cannot read: {err.strerror}") from None
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -220,9 +212,7 @@ def read_text(file: str) -> str:
 def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document into plain values and its source map."""
     if len(text.encode("utf-8")) > MAX_FILE_BYTES:
-        raise SpecError(
-            [Problem(file, None, None, "", f"document exceeds {MAX_FILE_BYTES:,} bytes")]
-        )
+        raise SpecError.for_file(file, f"document exceeds {MAX_FILE_BYTES:,} bytes")
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as err:
@@ -263,22 +253,11 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
         ) from None
     except yaml.YAMLError as err:
         first = str(err).splitlines()[0] if str(err) else "invalid YAML"
-        raise SpecError([Problem(file, None, None, "", f"YAML error: {first}")]) from None
+        raise SpecError.for_file(file, f"YAML error: {first}") from None
     except RecursionError:
-        raise SpecError([Problem(file, None, None, "", "document is nested too deeply")]) from None
+        raise SpecError.for_file(file, "document is nested too deeply") from None
     if node is None:
-        raise SpecError(
-            [
-                Problem(
-                    file,
-                    None,
-                    None,
-                    "",
-                    "file is empty",
-                    "start from: resnet-inspect spec resnet50",
-                )
-            ]
-        )
+        raise SpecError.for_file(file, "file is empty", "start from: resnet-inspect spec resnet50")
     composer = _Composer(file)
     value = composer.value(node, ())
     if composer.problems:
