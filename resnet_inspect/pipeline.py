@@ -31,7 +31,7 @@ _WEIGHTED = {"Conv1d", "Conv2d", "Conv3d", "Linear"}
 def summarize(
     target: str | os.PathLike[str] | Spec,
     *,
-    input_shape: tuple[int, int, int] | None = None,
+    input_shape: tuple[int, ...] | None = None,
     batch_size: int = 1,
     dtype: str = "float32",
     check: bool = False,
@@ -48,7 +48,10 @@ def summarize(
     """
     spec, plan = load_checked(target if isinstance(target, Spec) else os.fspath(target))
     if input_shape is not None and tuple(input_shape) != spec.input:
-        spec, plan = load_checked(replace(spec, input=tuple(input_shape)))  # re-check the shapes
+        if len(input_shape) != 3:
+            raise UsageError(f"input shape {list(input_shape)}: expected [channels, height, width]")
+        channels, height, width = input_shape
+        spec, plan = load_checked(replace(spec, input=(channels, height, width)))  # re-check
     model = build_model(spec, device="meta")
     report = _analyze_copy(
         model,

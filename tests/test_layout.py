@@ -83,3 +83,15 @@ def test_ruff(args):
     assert ruff, "ruff is a test dependency: pip install -e '.[test]'"
     result = subprocess.run([ruff, *args], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy():
+    mypy = shutil.which("mypy")
+    assert mypy, "mypy is a test dependency: pip install -e '.[test]'"
+    result = subprocess.run(
+        [mypy, "resnet_inspect", "--ignore-missing-imports"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]

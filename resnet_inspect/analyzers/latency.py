@@ -179,7 +179,7 @@ def _is_oom(err: BaseException) -> bool:
 def _prepare(model: nn.Module, device: torch.device, options: LatencyOptions) -> nn.Module:
     model = model.to(device=device, dtype=DTYPES[options.dtype]).eval()
     if options.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     return model
 
 
@@ -255,8 +255,10 @@ def _breakdown(
     finally:
         for handle in handles:
             handle.remove()
-    rows = [{"name": name, "ms": 1000 * seconds / iters} for name, seconds in totals.items()]
-    parts = sum(row["ms"] for row in rows)
+    rows: list[dict[str, Any]] = [
+        {"name": name, "ms": 1000 * seconds / iters} for name, seconds in totals.items()
+    ]
+    parts = sum(float(row["ms"]) for row in rows)
     whole_ms = 1000 * whole / iters
     rows.append({"name": "other", "ms": whole_ms - parts})
     rows.append({"name": "whole model", "ms": whole_ms})

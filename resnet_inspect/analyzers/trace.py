@@ -365,7 +365,7 @@ def _shape_only_forward(module: nn.Module, tracer: _Tracer) -> Callable[..., Any
         module, "return_indices", False
     ):
         size = module.output_size
-        out_height, out_width = (size, size) if isinstance(size, int) else size
+        out_height, out_width = (size, size) if isinstance(size, int) else tuple(size)  # type: ignore[arg-type]
 
         def pooled(x: torch.Tensor) -> torch.Tensor:
             height, width = out_height or x.shape[-2], out_width or x.shape[-1]
@@ -387,8 +387,8 @@ def _shape_only_forward(module: nn.Module, tracer: _Tracer) -> Callable[..., Any
 
         return wrap("aten::constant_pad_nd", pad, kernel=(1, 1), stride=(1, 1))
     if type(module).__name__ == "ZeroPadShortcut":  # build.layers; parameter-free option A
-        step = module.stride  # type: ignore[attr-defined]
-        out_channels = module.out_channels  # type: ignore[attr-defined]
+        step = int(getattr(module, "stride"))  # noqa: B009 - typed as Tensor | Module
+        out_channels = int(getattr(module, "out_channels"))  # noqa: B009
 
         def shortcut(x: torch.Tensor) -> torch.Tensor:
             height, width = (x.shape[-2] - 1) // step + 1, (x.shape[-1] - 1) // step + 1

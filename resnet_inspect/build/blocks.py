@@ -25,6 +25,17 @@ def _shortcut(plan: BlockPlan) -> nn.Module | None:
 
 
 class _Block(nn.Module):
+    # Made by add_module from the plan; declared here for readers and type checkers.
+    conv1: nn.Module
+    bn1: nn.Module
+    relu1: nn.Module
+    conv2: nn.Module
+    bn2: nn.Module
+    relu2: nn.Module
+    conv3: nn.Module
+    bn3: nn.Module
+    relu3: nn.Module
+
     def __init__(self, plan: BlockPlan) -> None:
         super().__init__()
         for layer in plan.layers:

@@ -51,8 +51,8 @@ def init_weights(model: nn.Module) -> None:
             nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
             if module.bias is not None:
                 nn.init.zeros_(module.bias)
-        elif hasattr(module, "reset_parameters"):
-            module.reset_parameters()  # BN: weight 1, bias 0, running mean 0 / var 1; Linear
+        elif callable(reset := getattr(module, "reset_parameters", None)):
+            reset()  # BN: weight 1, bias 0, running mean 0 / var 1; Linear
 
 
 def param_count(plan: NetworkPlan) -> int:
