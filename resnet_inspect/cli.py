@@ -22,6 +22,34 @@ FORMATS = ("table", "json", "csv", "markdown")
 DTYPES = ("float32", "bfloat16", "float16")
 CONVENTIONS = ("paper", "full")
 
+# Options several commands share, defined once so their names and help stay the same.
+OUTPUT_OPTION = click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically)."
+)
+INPUT_OPTION = click.option(
+    "--input",
+    "input_text",
+    metavar="CxHxW",
+    help="Input size instead of the spec's, e.g. 3x224x224 (HxW keeps the spec's channels).",
+)
+DTYPE_OPTION = click.option(
+    "--dtype",
+    type=click.Choice(DTYPES),
+    default="float32",
+    show_default=True,
+    help="Element type (memory figures; latency runs in it).",
+)
+LATENCY_OPTION = click.option(
+    "--latency",
+    "measure",
+    is_flag=True,
+    help="Also measure latency at --batch-size on --device (the latency command has every "
+    "timing option).",
+)
+DEVICE_OPTION = click.option(
+    "--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps."
+)
+
 
 class _Group(click.Group):
     """Catches our errors once: one line per problem on stderr, the error's exit code."""
@@ -161,13 +189,7 @@ def _load_factory(path: str) -> Any:
     show_default=True,
     help="Batch size for shapes, MACs and memory (no activations are allocated).",
 )
-@click.option(
-    "--dtype",
-    type=click.Choice(DTYPES),
-    default="float32",
-    show_default=True,
-    help="Element type for the memory figures.",
-)
+@DTYPE_OPTION
 @click.option(
     "--convention",
     type=click.Choice(CONVENTIONS),
@@ -188,14 +210,8 @@ def _load_factory(path: str) -> Any:
     is_flag=True,
     help="Count FLOPs with fvcore itself on real tensors (slower: builds weights).",
 )
-@click.option(
-    "--latency",
-    "measure",
-    is_flag=True,
-    help="Also measure latency at --batch-size on --device (see the latency command "
-    "for a sweep and every option).",
-)
-@click.option("--device", default="cpu", show_default=True, help="Device for --latency.")
+@LATENCY_OPTION
+@DEVICE_OPTION
 @click.option(
     "--format",
     "output_format",
@@ -204,7 +220,7 @@ def _load_factory(path: str) -> Any:
     show_default=True,
     help="json has every module whatever --depth says.",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically).")
+@OUTPUT_OPTION
 def summary(
     target: str | None,
     model_path: str | None,
@@ -332,13 +348,7 @@ def validate(targets: tuple[str, ...], rules: bool) -> None:
     "256x28x28 for the blocks.",
 )
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option(
-    "--dtype",
-    type=click.Choice(DTYPES),
-    default="float32",
-    show_default=True,
-    help="Element type for the memory figures.",
-)
+@DTYPE_OPTION
 @click.option(
     "--baseline",
     help="The item the ratios divide by (a name or a target as typed); default the first.",
@@ -364,13 +374,8 @@ def validate(targets: tuple[str, ...], rules: bool) -> None:
     type=click.Path(dir_okay=False),
     help="Also write a self-contained HTML page of the comparison.",
 )
-@click.option(
-    "--latency",
-    "measure",
-    is_flag=True,
-    help="Also measure each item's latency at --batch-size on --device.",
-)
-@click.option("--device", default="cpu", show_default=True, help="Device for --latency.")
+@LATENCY_OPTION
+@DEVICE_OPTION
 @click.option(
     "--format",
     "output_format",
@@ -379,7 +384,7 @@ def validate(targets: tuple[str, ...], rules: bool) -> None:
     show_default=True,
     help="json has every item's full report.",
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically).")
+@OUTPUT_OPTION
 def compare(
     targets: tuple[str, ...],
     input_text: str | None,
@@ -478,7 +483,7 @@ def _latency_options(device: str, batch_sizes: tuple[int, ...], dtype: str, **mo
     metavar="MODULE:FACTORY",
     help="Measure any nn.Module instead of a spec (see summary --help).",
 )
-@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps.")
+@DEVICE_OPTION
 @click.option(
     "--batch-size",
     "batch_text",
@@ -486,8 +491,8 @@ def _latency_options(device: str, batch_sizes: tuple[int, ...], dtype: str, **mo
     show_default=True,
     help="One size or a sweep: 1,8,32.",
 )
-@click.option("--input", "input_text", metavar="CxHxW", help="Input size instead of the spec's.")
-@click.option("--dtype", type=click.Choice(DTYPES), default="float32", show_default=True)
+@INPUT_OPTION
+@DTYPE_OPTION
 @click.option("--channels-last", is_flag=True, help="NHWC memory format (fast on tensor cores).")
 @click.option(
     "--compile",
@@ -539,7 +544,7 @@ def _latency_options(device: str, batch_sizes: tuple[int, ...], dtype: str, **mo
     default="table",
     show_default=True,
 )
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically).")
+@OUTPUT_OPTION
 def latency(
     target: str | None,
     model_path: str | None,
@@ -692,7 +697,7 @@ def _write_diagram(dot: Any, output: str, fmt: str | None, verbose: bool) -> Non
     help='Fold runs of identical blocks into one node ("identity block ×5").',
 )
 @click.option("--rankdir", type=click.Choice(("TB", "LR")), default="TB", show_default=True)
-@click.option("--input", "input_text", metavar="CxHxW", help="Input size instead of the spec's.")
+@INPUT_OPTION
 @click.option("-v", "--verbose", is_flag=True, help="Say which renderer drew the diagram.")
 def diagram(
     target: str,
@@ -740,10 +745,10 @@ def diagram(
     show_default=True,
     help="Rows of the layer table and detail of the diagram.",
 )
-@click.option("--input", "input_text", metavar="CxHxW", help="Input size instead of the spec's.")
+@INPUT_OPTION
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--latency", "measure", is_flag=True, help="Measure latency too (see latency).")
-@click.option("--device", default="cpu", show_default=True, help="Device for --latency.")
+@LATENCY_OPTION
+@DEVICE_OPTION
 def report(
     target: str,
     output: str,
@@ -792,7 +797,7 @@ def presets() -> None:
 @cli.command("spec")
 @click.argument("name")
 @click.option("--as-written", is_flag=True, help="The preset file itself, with its extends: line.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically).")
+@OUTPUT_OPTION
 def spec_command(name: str, as_written: bool, output: str | None) -> None:
     """Print a preset (or a spec file) as complete YAML, to start a new spec from."""
     from resnet_inspect.spec import load_spec, preset_path
