@@ -95,6 +95,13 @@ def _parse_input(value: str | None) -> tuple[int, ...] | None:
     return dims
 
 
+def _model_input(dims: tuple[int, ...] | None) -> tuple[int, ...]:
+    """--input for --model: 3x224x224 by default; HxW means 3 channels."""
+    if dims is None:
+        return (3, 224, 224)
+    return dims if len(dims) == 3 else (3, *dims)
+
+
 def _console(file: Any = None):  # noqa: ANN202 - rich imported lazily
     from rich.console import Console
 
@@ -253,11 +260,9 @@ def summary(
     if model_path is not None:
         if check:
             raise UsageError("--check compares a spec with its model; it needs a spec")
-        model = _load_factory(model_path)
-        shape = (3, 224, 224) if dims is None else ((*dims,) if len(dims) == 3 else (3, *dims))
         report = pipeline.analyze(
-            model,
-            shape,
+            _load_factory(model_path),
+            _model_input(dims),
             batch_size=batch_size,
             dtype=dtype,
             name=model_path,
@@ -266,15 +271,9 @@ def summary(
         )
     else:
         assert target is not None
-        input_shape = None
-        if dims is not None:
-            from resnet_inspect.spec import load_spec
-
-            channels = dims[0] if len(dims) == 3 else load_spec(target).input[0]
-            input_shape = (channels, dims[-2], dims[-1])
         report = pipeline.summarize(
             target,
-            input_shape=input_shape,
+            input_shape=dims,
             batch_size=batch_size,
             dtype=dtype,
             check=check,
@@ -322,12 +321,7 @@ def validate(targets: tuple[str, ...], rules: bool) -> None:
             failed = True
             continue
         lines += [warning.format() for warning in warnings]
-        layers = [
-            *plan.stem,
-            *(layer for block in plan.blocks for layer in block.layers),
-            *plan.head,
-        ]
-        params = sum(layer.params for layer in layers)
+        params = sum(layer.params for layer in plan.layers)
         click.echo(
             f"{target}: ok ({spec.name}: {spec.block}, {len(plan.blocks)} blocks, "
             f"{params:,} params)"
@@ -607,10 +601,9 @@ def latency(
             bar.update(task, completed=done)
 
         if model_path is not None:
-            shape = (3, 224, 224) if dims is None else ((*dims,) if len(dims) == 3 else (3, *dims))
             report = pipeline.analyze(
                 _load_factory(model_path),
-                shape,
+                _model_input(dims),
                 name=model_path,
                 dtype=dtype,
                 latency=options,
@@ -618,15 +611,10 @@ def latency(
             )
         else:
             assert target is not None
-            shape = None
-            if dims is not None:
-                from resnet_inspect.spec import load_spec
-
-                shape = (*dims,) if len(dims) == 3 else (load_spec(target).input[0], *dims)
             report = pipeline.summarize(
                 target,
-                input_shape=shape,
-                dtype=dtype,  # type: ignore[arg-type]
+                input_shape=dims,
+                dtype=dtype,
                 latency=options,
                 force=force,
                 progress=advance,
@@ -723,13 +711,7 @@ def diagram(
     from resnet_inspect.render.diagram import to_dot
 
     _diagram_format(output, fmt)  # a bad extension fails before any work
-    dims = _parse_input(input_text)
-    shape = None
-    if dims is not None:
-        from resnet_inspect.spec import load_spec
-
-        shape = (*dims,) if len(dims) == 3 else (load_spec(target).input[0], *dims)
-    report = pipeline.summarize(target, input_shape=shape)  # type: ignore[arg-type]
+    report = pipeline.summarize(target, input_shape=_parse_input(input_text))
     _write_diagram(to_dot(report, depth, fold, rankdir), output, fmt, verbose)
 
 
@@ -766,17 +748,11 @@ def report(
     from resnet_inspect.render.diagram import render_dot, to_dot
     from resnet_inspect.render.html import render_html
 
-    dims = _parse_input(input_text)
-    shape = None
-    if dims is not None:
-        from resnet_inspect.spec import load_spec
-
-        shape = (*dims,) if len(dims) == 3 else (load_spec(target).input[0], *dims)
     options = _measure_options(measure, device, batch_size, "float32")
     result = pipeline.summarize(
         target,
-        input_shape=shape,
-        batch_size=batch_size,  # type: ignore[arg-type]
+        input_shape=_parse_input(input_text),
+        batch_size=batch_size,
         latency=options,
     )
     diagram_depth = "layer" if len(result.layers) < 60 else depth

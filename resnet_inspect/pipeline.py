@@ -42,11 +42,14 @@ def summarize(
 ) -> Report:
     """The Report of a spec, spec file or preset, without allocating weights or activations.
 
-    `check` adds the spec-vs-model comparison; `fvcore` replaces the FLOP section by fvcore's
+    `input_shape` is [C, H, W], or [H, W] to keep the spec's channels. `check` adds the
+    spec-vs-model comparison; `fvcore` replaces the FLOP section by fvcore's
     own count on real tensors (slower: it builds the weights); `latency` measures the model on
     a device (it builds the weights; `force` allows one larger than half the machine's memory).
     """
     spec, plan = load_checked(target if isinstance(target, Spec) else os.fspath(target))
+    if input_shape is not None and len(input_shape) == 2:
+        input_shape = (spec.input[0], *input_shape)
     if input_shape is not None and tuple(input_shape) != spec.input:
         if len(input_shape) != 3:
             raise UsageError(f"input shape {list(input_shape)}: expected [channels, height, width]")
@@ -261,16 +264,12 @@ def compare(
         raise UsageError("compare needs two or more specs or presets")
     items = []
     for target in targets:
-        shape = None
-        if input_shape is not None:
-            spec = load_checked(target)[0]
-            shape = input_shape if len(input_shape) == 3 else (spec.input[0], *input_shape)
         items.append(
             summarize(
                 target,
-                input_shape=shape,
+                input_shape=input_shape,
                 batch_size=batch_size,
-                dtype=dtype,  # type: ignore[arg-type]
+                dtype=dtype,
                 latency=latency,
             )
         )

@@ -91,17 +91,24 @@ def test_breakdown_parts_add_up_to_the_whole():
     assert rows[-2]["ms"] < 0.5 * rows[-1]["ms"]  # almost all of the time is inside a module
 
 
-def test_out_of_memory_is_a_row_and_the_sweep_goes_on(monkeypatch):
+def fail_second_batch(monkeypatch, error: BaseException) -> None:
+    """Make the measurement of the second batch size raise `error`."""
     real = latency_module._measure_one
     calls = []
 
-    def flaky(run_fn, timer, options):
+    def measure(run_fn, timer, options):
         calls.append(1)
         if len(calls) == 2:
-            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            raise error
         return real(run_fn, timer, options)
 
-    monkeypatch.setattr(latency_module, "_measure_one", flaky)
+    monkeypatch.setattr(latency_module, "_measure_one", measure)
+
+
+def test_out_of_memory_is_a_row_and_the_sweep_goes_on(monkeypatch):
+    fail_second_batch(
+        monkeypatch, torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    )
     result = run("latency", "cifar_resnet20", "--batch-size", "1,2,4", *QUICK, "--format", "json")
     assert result.exit_code == 0
     rows = json.loads(result.stdout)["latency"]["rows"]
@@ -111,16 +118,7 @@ def test_out_of_memory_is_a_row_and_the_sweep_goes_on(monkeypatch):
 
 
 def test_ctrl_c_keeps_the_rows_measured(monkeypatch):
-    real = latency_module._measure_one
-    calls = []
-
-    def interrupted(run_fn, timer, options):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real(run_fn, timer, options)
-
-    monkeypatch.setattr(latency_module, "_measure_one", interrupted)
+    fail_second_batch(monkeypatch, KeyboardInterrupt())
     result = run("latency", "cifar_resnet20", "--batch-size", "1,2,4", *QUICK)
     assert result.exit_code == 130
     assert "interrupted" in result.stdout

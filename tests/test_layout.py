@@ -89,7 +89,7 @@ def test_mypy():
     mypy = shutil.which("mypy")
     assert mypy, "mypy is a test dependency: pip install -e '.[test]'"
     result = subprocess.run(
-        [mypy, "resnet_inspect", "--ignore-missing-imports"],
+        [mypy, "resnet_inspect", "--ignore-missing-imports", "--warn-unused-ignores"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -187,7 +187,7 @@ def _runner(model: nn.Module, x: torch.Tensor, options: LatencyOptions) -> Calla
     """The callable that is timed: eager, compiled, or a replayed CUDA graph."""
     forward: Callable[[torch.Tensor], Any] = model
     if options.compile_mode is not None:
-        forward = torch.compile(model, mode=options.compile_mode)  # type: ignore[assignment]
+        forward = torch.compile(model, mode=options.compile_mode)
     if not options.cuda_graphs:
         return lambda: forward(x)
     if x.device.type != "cuda":

@@ -439,7 +439,7 @@ def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int)
     dtype = parameter.dtype if parameter is not None else torch.float32
     try:
         for module, forward in swapped.items():
-            module.forward = forward  # type: ignore[method-assign]
+            module.forward = forward
         for name, module in modules.items():
             if name:
                 handles.append(module.register_forward_pre_hook(pre_hook_for(name)))

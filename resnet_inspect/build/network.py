@@ -56,8 +56,7 @@ def init_weights(model: nn.Module) -> None:
 
 
 def param_count(plan: NetworkPlan) -> int:
-    layers = [*plan.stem, *(layer for block in plan.blocks for layer in block.layers), *plan.head]
-    return sum(layer.params + layer.buffers for layer in layers)
+    return sum(layer.params + layer.buffers for layer in plan.layers)
 
 
 def _memory_limit_bytes() -> int:

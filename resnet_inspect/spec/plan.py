@@ -86,6 +86,11 @@ class NetworkPlan:
     out_channels: int
     out_size: Size
 
+    @property
+    def layers(self) -> tuple[LayerPlan, ...]:
+        """Every planned layer: stem, each block's, head."""
+        return (*self.stem, *(layer for block in self.blocks for layer in block.layers), *self.head)
+
     def stage_blocks(self, stage: int) -> tuple[BlockPlan, ...]:
         return tuple(block for block in self.blocks if block.stage == stage)
 
