@@ -95,6 +95,54 @@ def _parse_input(value: str | None) -> tuple[int, ...] | None:
     return dims
 
 
+def _one_target(target: str | None, model_path: str | None) -> None:
+    if (target is None) == (model_path is None):
+        raise UsageError("give a spec file or preset name, or --model MODULE:FACTORY (not both)")
+
+
+def _report(
+    target: str | None,
+    model_path: str | None,
+    dims: tuple[int, ...] | None,
+    *,
+    batch_size: int = 1,
+    dtype: str = "float32",
+    check: bool = False,
+    fvcore: bool = False,
+    latency: Any = None,
+    force: bool = False,
+    progress: Any = None,
+) -> Any:
+    """The Report of a spec or preset, or of the nn.Module that --model names."""
+    from resnet_inspect import pipeline
+
+    if model_path is None:
+        assert target is not None
+        return pipeline.summarize(
+            target,
+            input_shape=dims,
+            batch_size=batch_size,
+            dtype=dtype,
+            check=check,
+            fvcore=fvcore,
+            latency=latency,
+            force=force,
+            progress=progress,
+        )
+    if check:
+        raise UsageError("--check compares a spec with its model; it needs a spec")
+    return pipeline.analyze(
+        _load_factory(model_path),
+        _model_input(dims),
+        batch_size=batch_size,
+        dtype=dtype,
+        name=model_path,
+        fvcore=fvcore,
+        latency=latency,
+        progress=progress,
+    )
+
+
 def _model_input(dims: tuple[int, ...] | None) -> tuple[int, ...]:
     """--input for --model: 3x224x224 by default; HxW means 3 channels."""
     if dims is None:
@@ -251,35 +299,17 @@ def summary(
     same. MACs are the multiply-adds of convolution and linear weights (the ResNet paper's
     "FLOPs"); FLOPs = 2 x MACs; fvcore flops add batch norm and pooling.
     """
-    from resnet_inspect import pipeline
-
-    if (target is None) == (model_path is None):
-        raise UsageError("give a spec file or preset name, or --model MODULE:FACTORY (not both)")
-    dims = _parse_input(input_text)
-    options = _measure_options(measure, device, batch_size, dtype)
-    if model_path is not None:
-        if check:
-            raise UsageError("--check compares a spec with its model; it needs a spec")
-        report = pipeline.analyze(
-            _load_factory(model_path),
-            _model_input(dims),
-            batch_size=batch_size,
-            dtype=dtype,
-            name=model_path,
-            fvcore=use_fvcore,
-            latency=options,
-        )
-    else:
-        assert target is not None
-        report = pipeline.summarize(
-            target,
-            input_shape=dims,
-            batch_size=batch_size,
-            dtype=dtype,
-            check=check,
-            fvcore=use_fvcore,
-            latency=options,
-        )
+    _one_target(target, model_path)
+    report = _report(
+        target,
+        model_path,
+        _parse_input(input_text),
+        batch_size=batch_size,
+        dtype=dtype,
+        check=check,
+        fvcore=use_fvcore,
+        latency=_measure_options(measure, device, batch_size, dtype),
+    )
     if output_format == "table" and not output:
         from resnet_inspect.render import render_table
 
@@ -568,10 +598,7 @@ def latency(
     """
     from rich.progress import Progress
 
-    from resnet_inspect import pipeline
-
-    if (target is None) == (model_path is None):
-        raise UsageError("give a spec file or preset name, or --model MODULE:FACTORY (not both)")
+    _one_target(target, model_path)
     options = _latency_options(
         device,
         _batch_sizes(batch_text),
@@ -600,25 +627,9 @@ def latency(
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done)
 
-        if model_path is not None:
-            report = pipeline.analyze(
-                _load_factory(model_path),
-                _model_input(dims),
-                name=model_path,
-                dtype=dtype,
-                latency=options,
-                progress=advance,
-            )
-        else:
-            assert target is not None
-            report = pipeline.summarize(
-                target,
-                input_shape=dims,
-                dtype=dtype,
-                latency=options,
-                force=force,
-                progress=advance,
-            )
+        report = _report(
+            target, model_path, dims, dtype=dtype, latency=options, force=force, progress=advance
+        )
     if output_format == "json":
         from resnet_inspect.render import render_json
 
