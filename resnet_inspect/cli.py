@@ -7,6 +7,7 @@ and `spec` start fast.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import traceback
@@ -16,21 +17,42 @@ import click
 
 from resnet_inspect import __version__
 from resnet_inspect.errors import ResnetInspectError, UsageError
+from resnet_inspect.render.escape import terminal_text
+from resnet_inspect.spec.schema import MAX_BATCH_SIZE
+
+MAX_ERROR_LINES = 50
 
 DEPTHS = ("stage", "block", "layer")
 FORMATS = ("table", "json", "csv", "markdown")
 DTYPES = ("float32", "bfloat16", "float16")
 CONVENTIONS = ("paper", "full")
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `yes | head -1` reports in a shell
+# Upper bounds of numeric options, so an absurd value is a usage error before torch sees it.
+MAX_ITERS = 1_000_000
+MAX_THREADS = 4096
+MAX_SECONDS = 86_400.0
+MAX_PEAK_TFLOPS = 1_000_000.0
 
 # Options several commands share, defined once so their names and help stay the same.
 OUTPUT_OPTION = click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically)."
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Write to FILE instead of the terminal (a regular file is replaced atomically; "
+    "- is standard output; /dev/null and FIFOs are written in place).",
 )
 INPUT_OPTION = click.option(
     "--input",
     "input_text",
-    metavar="CxHxW",
-    help="Input size instead of the spec's, e.g. 3x224x224 (HxW keeps the spec's channels).",
+    metavar="SHAPE",
+    help="Input size instead of the spec's: 3x224x224, 224x224 (keeps the spec's channels) or "
+    "8x3x224x224 (the batch too). Channels come first.",
+)
+BATCH_OPTION = click.option(
+    "--batch-size",
+    type=click.IntRange(min=1, max=MAX_BATCH_SIZE),
+    help="Batch size for shapes, MACs and memory (no activations are allocated) "
+    "[default: 1, or the N of a 4-D --input].",
 )
 DTYPE_OPTION = click.option(
     "--dtype",
@@ -49,6 +71,13 @@ LATENCY_OPTION = click.option(
 DEVICE_OPTION = click.option(
     "--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps."
 )
+MODEL_OPTION = click.option(
+    "--model",
+    "model_path",
+    metavar="MODULE:FACTORY",
+    help="Any nn.Module instead of a spec: an import path and a function that returns the "
+    "model, e.g. torchvision.models:resnet50 (modules in the current directory are found).",
+)
 
 
 class _Group(click.Group):
@@ -58,9 +87,15 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except ResnetInspectError as err:
-            for line in err.lines():
-                click.echo(line, err=True)
+            lines = err.lines()
+            for line in lines[:MAX_ERROR_LINES]:
+                click.echo(terminal_text(line), err=True)
+            if len(lines) > MAX_ERROR_LINES:
+                click.echo(f"... and {len(lines) - MAX_ERROR_LINES:,} more problems", err=True)
             ctx.exit(err.exit_code)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+            ctx.exit(EXIT_BROKEN_PIPE)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
@@ -72,27 +107,35 @@ class _Group(click.Group):
                 out.write(f"resnet-inspect {__version__}\nargv: {sys.argv}\n\n")
                 out.write(traceback.format_exc())
             kind = sys.exc_info()[0].__name__  # type: ignore[union-attr]
+            message = terminal_text(str(sys.exc_info()[1]).splitlines()[0][:200] or kind)
             click.echo(
-                f"internal error ({kind}: {sys.exc_info()[1]}); this is a bug in resnet-inspect. "
+                f"internal error ({kind}: {message}); this is a bug in resnet-inspect. "
                 f"Full traceback saved to {path}",
                 err=True,
             )
             ctx.exit(1)
 
 
-def _parse_input(value: str | None) -> tuple[int, ...] | None:
-    if value is None:
-        return None
-    parts = value.lower().replace("×", "x").split("x")
+def _quiet_broken_pipe() -> None:
+    """The reader went away (`| head`): send what is left to /dev/null so the interpreter's
+    final flush does not complain."""
     try:
-        dims = tuple(int(part) for part in parts)
-    except ValueError:
-        raise UsageError(f"--input {value!r}: expected CxHxW or HxW, e.g. 3x224x224") from None
-    if len(dims) not in (2, 3) or min(dims) < 1:
-        raise UsageError(
-            f"--input {value!r}: expected CxHxW or HxW of positive sizes, e.g. 3x224x224"
-        )
-    return dims
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _input(value: str | None) -> tuple[tuple[int, ...] | None, int | None]:
+    """--input -> (dims, batch from a 4-D shape)."""
+    if value is None:
+        return None, None
+    from resnet_inspect.inputs import parse_input_shape
+
+    try:
+        return parse_input_shape(value)
+    except UsageError as err:
+        raise UsageError(f"--input: {err}") from None
 
 
 def _one_target(target: str | None, model_path: str | None) -> None:
@@ -103,9 +146,9 @@ def _one_target(target: str | None, model_path: str | None) -> None:
 def _report(
     target: str | None,
     model_path: str | None,
-    dims: tuple[int, ...] | None,
+    input_text: str | None,
     *,
-    batch_size: int = 1,
+    batch_size: int | None = None,
     dtype: str = "float32",
     check: bool = False,
     fvcore: bool = False,
@@ -120,7 +163,7 @@ def _report(
         assert target is not None
         return pipeline.summarize(
             target,
-            input_shape=dims,
+            input_shape=input_text,
             batch_size=batch_size,
             dtype=dtype,
             check=check,
@@ -132,8 +175,8 @@ def _report(
     if check:
         raise UsageError("--check compares a spec with its model; it needs a spec")
     return pipeline.analyze(
-        _load_factory(model_path),
-        _model_input(dims),
+        pipeline.load_factory(model_path),
+        input_text or (3, 224, 224),
         batch_size=batch_size,
         dtype=dtype,
         name=model_path,
@@ -143,29 +186,47 @@ def _report(
     )
 
 
-def _model_input(dims: tuple[int, ...] | None) -> tuple[int, ...]:
-    """--input for --model: 3x224x224 by default; HxW means 3 channels."""
-    if dims is None:
-        return (3, 224, 224)
-    return dims if len(dims) == 3 else (3, *dims)
+def _fit_width(stream: Any) -> int | None:
+    """The width tables must fit: the terminal's; when piped, COLUMNS if set, else None (every
+    column at full width)."""
+    if stream.isatty():
+        return shutil.get_terminal_size().columns
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else None
 
 
-def _console(file: Any = None):  # noqa: ANN202 - rich imported lazily
+def _print(make: Any, stream: Any = None) -> None:
+    """Print the renderable `make(width)` returns, fitted to the terminal (see _fit_width)."""
     from rich.console import Console
 
-    stream = file or sys.stdout
-    width = None if stream.isatty() else 160
-    return Console(file=stream, width=width)
+    from resnet_inspect.render import natural_width
+
+    stream = stream or sys.stdout
+    width = _fit_width(stream)
+    renderable = make(width)
+    Console(file=stream, width=width or natural_width(renderable)).print(renderable)
 
 
-def _emit(text: str, output: str | None) -> None:
-    if output:
-        from resnet_inspect.files import write_atomic
+def _emit(data: str | bytes, output: str | None) -> None:
+    """Text to standard output, or to -o (any path kind; `-` is standard output)."""
+    from resnet_inspect.files import STDOUT, write_output
 
-        write_atomic(output, text)
-        click.echo(f"wrote {output}", err=True)
+    if output and output != STDOUT:
+        write_output(output, data)
+        click.echo(f"wrote {terminal_text(output)}", err=True)
+    elif isinstance(data, bytes):
+        write_output(STDOUT, data)
     else:
-        click.echo(text, nl=False)
+        click.echo(data, nl=False)
+
+
+def _check_output(*paths: str | None) -> None:
+    """Refuse an output path that can never be written (a directory…) before any work."""
+    from resnet_inspect.files import check_writable
+
+    for path in paths:
+        if path:
+            check_writable(path)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -183,46 +244,9 @@ def cli() -> None:
     """
 
 
-def _load_factory(path: str) -> Any:
-    """`package.module:factory` -> the nn.Module factory() returns (an import path you typed)."""
-    import importlib
-
-    module_name, _, attribute = path.partition(":")
-    if not module_name or not attribute:
-        raise UsageError(
-            f"--model {path!r}: expected package.module:factory, e.g. torchvision.models:resnet50"
-        )
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())  # like `python -m`: modules in the current directory
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise UsageError(f"--model {path!r}: cannot import {module_name}: {err}") from None
-    factory = getattr(module, attribute, None)
-    if factory is None:
-        raise UsageError(f"--model {path!r}: {module_name} has no {attribute!r}")
-    try:
-        model = factory() if callable(factory) else factory
-    except Exception as err:
-        raise UsageError(f"--model {path!r}: {attribute}() failed: {err}") from err
-    import torch
-
-    if not isinstance(model, torch.nn.Module):
-        raise UsageError(
-            f"--model {path!r}: {attribute} gave a {type(model).__name__}, not a torch.nn.Module"
-        )
-    return model
-
-
 @cli.command()
 @click.argument("target", required=False)
-@click.option(
-    "--model",
-    "model_path",
-    metavar="MODULE:FACTORY",
-    help="Analyse any nn.Module instead of a spec: an import path and a function "
-    "that returns the model, e.g. torchvision.models:resnet50.",
-)
+@MODEL_OPTION
 @click.option(
     "--depth",
     type=click.Choice(DEPTHS),
@@ -230,20 +254,8 @@ def _load_factory(path: str) -> Any:
     show_default=True,
     help="stage: children of the model; block: residual blocks; layer: every leaf.",
 )
-@click.option(
-    "--input",
-    "input_text",
-    metavar="CxHxW",
-    help="Input size instead of the spec's, e.g. 3x224x224 or 160x160 "
-    "(default 3x224x224 with --model).",
-)
-@click.option(
-    "--batch-size",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Batch size for shapes, MACs and memory (no activations are allocated).",
-)
+@INPUT_OPTION
+@BATCH_OPTION
 @DTYPE_OPTION
 @click.option(
     "--convention",
@@ -252,6 +264,13 @@ def _load_factory(path: str) -> Any:
     show_default=True,
     help="paper: MACs of conv + linear weights; full: fvcore's count (+ batch norm, "
     "pooling). JSON always has both.",
+)
+@click.option(
+    "--columns",
+    metavar="LIST",
+    help="Table columns, e.g. layer,shape,params,macs, or all (layer, type, kernel, shape, "
+    "params, macs, rf, memory). By default every column that fits the terminal; the "
+    "narrowest drop memory, rf, kernel, type, shape in that order, and a line says so.",
 )
 @click.option(
     "--check",
@@ -263,7 +282,8 @@ def _load_factory(path: str) -> Any:
     "--fvcore",
     "use_fvcore",
     is_flag=True,
-    help="Count FLOPs with fvcore itself on real tensors (slower: builds weights).",
+    help="Count FLOPs with fvcore itself on real tensors (slower: builds weights; "
+    'pip install "resnet-inspect[fvcore]").',
 )
 @LATENCY_OPTION
 @DEVICE_OPTION
@@ -273,7 +293,8 @@ def _load_factory(path: str) -> Any:
     type=click.Choice(FORMATS),
     default="table",
     show_default=True,
-    help="json has every module whatever --depth says.",
+    help="table for people; json (every module whatever --depth says), csv or markdown "
+    "for files and other tools.",
 )
 @OUTPUT_OPTION
 def summary(
@@ -281,9 +302,10 @@ def summary(
     model_path: str | None,
     depth: str,
     input_text: str | None,
-    batch_size: int,
+    batch_size: int | None,
     dtype: str,
     convention: str,
+    columns: str | None,
     check: bool,
     use_fvcore: bool,
     measure: bool,
@@ -299,21 +321,31 @@ def summary(
     same. MACs are the multiply-adds of convolution and linear weights (the ResNet paper's
     "FLOPs"); FLOPs = 2 x MACs; fvcore flops add batch norm and pooling.
     """
+    from resnet_inspect.inputs import resolve_batch
+    from resnet_inspect.render.table import parse_columns
+
     _one_target(target, model_path)
+    chosen = parse_columns(columns)
+    _check_output(output)
+    batch = resolve_batch(_input(input_text)[1], batch_size)
     report = _report(
         target,
         model_path,
-        _parse_input(input_text),
-        batch_size=batch_size,
+        input_text,
+        batch_size=batch,
         dtype=dtype,
         check=check,
         fvcore=use_fvcore,
-        latency=_measure_options(measure, device, batch_size, dtype),
+        latency=_measure_options(measure, device, batch, dtype),
     )
     if output_format == "table" and not output:
         from resnet_inspect.render import render_table
 
-        _console().print(render_table(report, depth, convention))
+        _print(lambda width: render_table(report, depth, convention, chosen, width))
+    elif output_format == "table":
+        from resnet_inspect.render import render_table, render_text
+
+        _emit(render_text(render_table(report, depth, convention, chosen)), output)
     else:
         from resnet_inspect.render import RENDERERS
 
@@ -352,12 +384,14 @@ def validate(targets: tuple[str, ...], rules: bool) -> None:
             continue
         lines += [warning.format() for warning in warnings]
         params = sum(layer.params for layer in plan.layers)
+        blocks = f"{len(plan.blocks)} block" + ("" if len(plan.blocks) == 1 else "s")
         click.echo(
-            f"{target}: ok ({spec.name}: {spec.block}, {len(plan.blocks)} blocks, "
-            f"{params:,} params)"
+            terminal_text(f"{target}: ok ({spec.name}: {spec.block}, {blocks}, {params:,} params)")
         )
-    for line in lines:
-        click.echo(line, err=True)
+    for line in lines[:MAX_ERROR_LINES]:
+        click.echo(terminal_text(line), err=True)
+    if len(lines) > MAX_ERROR_LINES:
+        click.echo(f"... and {len(lines) - MAX_ERROR_LINES:,} more problems", err=True)
     if failed:
         sys.exit(2)
 
@@ -367,11 +401,11 @@ def validate(targets: tuple[str, ...], rules: bool) -> None:
 @click.option(
     "--input",
     "input_text",
-    metavar="CxHxW",
+    metavar="SHAPE",
     help="One input size for every item (HxW keeps each item's channels), e.g. "
     "256x28x28 for the blocks.",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True)
+@BATCH_OPTION
 @DTYPE_OPTION
 @click.option(
     "--baseline",
@@ -390,7 +424,8 @@ def validate(targets: tuple[str, ...], rules: bool) -> None:
     "--diagram",
     "diagram_path",
     type=click.Path(dir_okay=False),
-    help="Also draw the items side by side to this file (svg, png, pdf, dot).",
+    help="Also draw the items side by side to this file (its extension picks the format: "
+    "svg, png, jpg, pdf, dot).",
 )
 @click.option(
     "--html",
@@ -406,13 +441,13 @@ def validate(targets: tuple[str, ...], rules: bool) -> None:
     type=click.Choice(FORMATS),
     default="table",
     show_default=True,
-    help="json has every item's full report.",
+    help="table for people; json (every item's full report), csv or markdown for files.",
 )
 @OUTPUT_OPTION
 def compare(
     targets: tuple[str, ...],
     input_text: str | None,
-    batch_size: int,
+    batch_size: int | None,
     dtype: str,
     baseline: str | None,
     by: str,
@@ -431,35 +466,34 @@ def compare(
     convs of 256 (1,179,648): 16.9x. `compare plain34 resnet34` itemises what the shortcuts add.
     """
     from resnet_inspect import pipeline
+    from resnet_inspect.inputs import resolve_batch
 
     if len(targets) < 2:
         raise UsageError("compare needs two or more specs or presets")
+    if diagram_path:
+        _diagram_format(diagram_path, None)
+    _check_output(output, diagram_path, html_path)
+    batch = resolve_batch(_input(input_text)[1], batch_size)
     comparison = pipeline.compare(
         list(targets),
-        input_shape=_parse_input(input_text),
-        batch_size=batch_size,
+        input_shape=input_text,
+        batch_size=batch,
         dtype=dtype,
         baseline=baseline,
-        latency=_measure_options(measure, device, batch_size, dtype),
+        latency=_measure_options(measure, device, batch, dtype),
     )
-    if diagram_path or html_path:
-        from resnet_inspect.render.diagram import comparison_dot, render_dot
+    if diagram_path:
+        from resnet_inspect.render.diagram import render_diagram
 
-        depth = "layer" if all(len(item.layers) < 60 for item in comparison.items) else "block"
-        drawing = comparison_dot(comparison, depth)
-        if diagram_path:
-            _write_diagram(drawing, diagram_path, None, False)
-        if html_path:
-            from resnet_inspect.files import write_atomic
-            from resnet_inspect.render.html import render_comparison_html
+        _emit(render_diagram(comparison, _diagram_format(diagram_path, None)), diagram_path)
+    if html_path:
+        from resnet_inspect.render.html import render_comparison_page
 
-            svg, _ = render_dot(drawing, "svg")
-            write_atomic(html_path, render_comparison_html(comparison, svg.decode("utf-8")))
-            click.echo(f"wrote {html_path}", err=True)
+        _emit(render_comparison_page(comparison), html_path)
     if output_format == "table" and not output:
         from resnet_inspect.render.compare import render_comparison
 
-        _console().print(render_comparison(comparison, by, diff))
+        _print(lambda width: render_comparison(comparison, by, diff))
         return
     if output_format == "table":
         from resnet_inspect.render import render_text
@@ -477,8 +511,10 @@ def _batch_sizes(text: str) -> tuple[int, ...]:
         sizes = tuple(int(part) for part in text.split(","))
     except ValueError:
         raise UsageError(f"--batch-size {text!r}: expected sizes like 1,8,32") from None
-    if not sizes or min(sizes) < 1:
-        raise UsageError(f"--batch-size {text!r}: sizes must be at least 1")
+    if not sizes or min(sizes) < 1 or max(sizes) > MAX_BATCH_SIZE:
+        raise UsageError(
+            f"--batch-size {text!r}: sizes must be from 1 to {MAX_BATCH_SIZE:,}, e.g. 1,8,32"
+        )
     return sizes
 
 
@@ -501,12 +537,7 @@ def _latency_options(device: str, batch_sizes: tuple[int, ...], dtype: str, **mo
 
 @cli.command()
 @click.argument("target", required=False)
-@click.option(
-    "--model",
-    "model_path",
-    metavar="MODULE:FACTORY",
-    help="Measure any nn.Module instead of a spec (see summary --help).",
-)
+@MODEL_OPTION
 @DEVICE_OPTION
 @click.option(
     "--batch-size",
@@ -534,30 +565,37 @@ def _latency_options(device: str, batch_sizes: tuple[int, ...], dtype: str, **mo
 )
 @click.option(
     "--warmup",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=MAX_ITERS),
     default=10,
     show_default=True,
     help="Untimed iterations first (compilation happens here).",
 )
 @click.option(
     "--iters",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=MAX_ITERS),
     default=50,
     show_default=True,
     help="Timed iterations per batch size (at least).",
 )
 @click.option(
     "--min-time",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=0, max=MAX_SECONDS),
     default=0.0,
     show_default=True,
     help="Keep timing until this many seconds have passed.",
 )
-@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch.")
-@click.option("--breakdown", is_flag=True, help="Time each top-level module too.")
+@click.option(
+    "--threads", type=click.IntRange(min=1, max=MAX_THREADS), help="CPU threads for torch."
+)
+@click.option(
+    "--breakdown",
+    is_flag=True,
+    help="Time each top-level module too, at the first batch size, with the table's "
+    "iterations and warm-up.",
+)
 @click.option(
     "--peak-tflops",
-    type=click.FloatRange(min=0, min_open=True),
+    type=click.FloatRange(min=0, max=MAX_PEAK_TFLOPS, min_open=True),
     help="The device's peak, where the built-in table does not know it.",
 )
 @click.option("--force", is_flag=True, help="Build even a model larger than half the memory.")
@@ -567,6 +605,7 @@ def _latency_options(device: str, batch_sizes: tuple[int, ...], dtype: str, **mo
     type=click.Choice(("table", "json")),
     default="table",
     show_default=True,
+    help="table for people; json: the whole report with every timing and the environment.",
 )
 @OUTPUT_OPTION
 def latency(
@@ -596,12 +635,22 @@ def latency(
     peak where known). Out of memory at one batch size is reported in that row and the sweep
     goes on; Ctrl-C prints the rows already measured.
     """
+    from rich.console import Console
     from rich.progress import Progress
 
     _one_target(target, model_path)
+    _check_output(output)
+    from resnet_inspect.analyzers.latency import resolve_device
+
+    # An unavailable device or impossible option is a one-line error before any work.
+    if resolve_device(device).type != "cuda" and cuda_graphs:
+        raise UsageError("--cuda-graphs needs --device cuda")
+    sizes = _batch_sizes(batch_text)
+    if _input(input_text)[1] is not None:
+        raise UsageError("--input: give C×H×W here; the batch sizes come from --batch-size")
     options = _latency_options(
         device,
-        _batch_sizes(batch_text),
+        sizes,
         dtype,
         channels_last=channels_last,
         compile_mode=compile_mode,
@@ -613,14 +662,8 @@ def latency(
         breakdown=breakdown,
         peak_tflops=peak_tflops,
     )
-    from resnet_inspect.analyzers.latency import resolve_device
-
-    # An unavailable device or impossible option is a one-line error before any work.
-    if resolve_device(device).type != "cuda" and cuda_graphs:
-        raise UsageError("--cuda-graphs needs --device cuda")
-    dims = _parse_input(input_text)
     with Progress(
-        transient=True, console=_console(sys.stderr), disable=not sys.stderr.isatty()
+        transient=True, console=Console(file=sys.stderr), disable=not sys.stderr.isatty()
     ) as bar:
         task = bar.add_task(f"measuring on {device}", total=len(options.batch_sizes))
 
@@ -628,7 +671,13 @@ def latency(
             bar.update(task, completed=done)
 
         report = _report(
-            target, model_path, dims, dtype=dtype, latency=options, force=force, progress=advance
+            target,
+            model_path,
+            input_text,
+            dtype=dtype,
+            latency=options,
+            force=force,
+            progress=advance,
         )
     if output_format == "json":
         from resnet_inspect.render import render_json
@@ -641,30 +690,34 @@ def latency(
         if output:
             _emit(render_text(render_latency(report)), output)
         else:
-            _console().print(render_latency(report))
+            _print(lambda width: render_latency(report))
     if report.latency and report.latency["interrupted"]:
         sys.exit(130)
 
 
 def _diagram_format(output: str, fmt: str | None) -> str:
+    from resnet_inspect.files import STDOUT
     from resnet_inspect.render.diagram import FORMATS as DIAGRAM_FORMATS
 
+    if fmt is None and output == STDOUT:
+        return "svg"
     chosen = fmt or os.path.splitext(output)[1].lstrip(".").lower()
+    chosen = "jpg" if chosen == "jpeg" else chosen
     if chosen not in DIAGRAM_FORMATS:
         raise UsageError(
-            f"-o {output}: cannot tell the format from the extension; use "
+            f"-o {terminal_text(output)}: cannot tell the format from the extension; use "
             f"{', '.join(DIAGRAM_FORMATS)} or --format"
         )
     return chosen
 
 
 def _write_diagram(dot: Any, output: str, fmt: str | None, verbose: bool) -> None:
-    from resnet_inspect.files import write_atomic
     from resnet_inspect.render.diagram import render_dot
 
     data, renderer = render_dot(dot, _diagram_format(output, fmt))
-    write_atomic(output, data)
-    click.echo(f"wrote {output}" + (f" (rendered by {renderer})" if verbose else ""), err=True)
+    _emit(data, output)
+    if verbose:
+        click.echo(f"rendered by {renderer}", err=True)
 
 
 @cli.command()
@@ -673,13 +726,14 @@ def _write_diagram(dot: Any, output: str, fmt: str | None, verbose: bool) -> Non
     "-o",
     "--output",
     required=True,
-    type=click.Path(dir_okay=False),
-    help="Output file; the extension picks the format (svg, png, pdf, dot).",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Output file; the extension picks the format (svg, png, jpg, pdf, dot). - is "
+    "standard output (SVG unless --format says otherwise).",
 )
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(("svg", "png", "pdf", "dot")),
+    type=click.Choice(("svg", "png", "jpg", "pdf", "dot")),
     help="Override the format the extension implies.",
 )
 @click.option(
@@ -695,7 +749,13 @@ def _write_diagram(dot: Any, output: str, fmt: str | None, verbose: bool) -> Non
     is_flag=True,
     help='Fold runs of identical blocks into one node ("identity block ×5").',
 )
-@click.option("--rankdir", type=click.Choice(("TB", "LR")), default="TB", show_default=True)
+@click.option(
+    "--rankdir",
+    type=click.Choice(("TB", "LR")),
+    default="TB",
+    show_default=True,
+    help="TB: top to bottom, as the paper draws networks; LR: left to right, for wide screens.",
+)
 @INPUT_OPTION
 @click.option("-v", "--verbose", is_flag=True, help="Say which renderer drew the diagram.")
 def diagram(
@@ -708,7 +768,7 @@ def diagram(
     input_text: str | None,
     verbose: bool,
 ) -> None:
-    """Draw the architecture with its numbers: Graphviz SVG, PNG, PDF or DOT.
+    """Draw the architecture with its numbers: Graphviz SVG, PNG, JPG, PDF or DOT.
 
     Nodes show type, kernel/stride, filters, groups, params and MACs; edges carry tensor
     shapes; shortcut edges are dashed and labelled identity / projection 1x1 / zero-pad; stages
@@ -722,14 +782,19 @@ def diagram(
     from resnet_inspect.render.diagram import to_dot
 
     _diagram_format(output, fmt)  # a bad extension fails before any work
-    report = pipeline.summarize(target, input_shape=_parse_input(input_text))
+    _check_output(output)
+    report = pipeline.summarize(target, input_shape=input_text)
     _write_diagram(to_dot(report, depth, fold, rankdir), output, fmt, verbose)
 
 
 @cli.command()
 @click.argument("target")
 @click.option(
-    "-o", "--output", required=True, type=click.Path(dir_okay=False), help="The HTML file to write."
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="The HTML file to write (- for standard output).",
 )
 @click.option(
     "--depth",
@@ -739,7 +804,7 @@ def diagram(
     help="Rows of the layer table and detail of the diagram.",
 )
 @INPUT_OPTION
-@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True)
+@BATCH_OPTION
 @LATENCY_OPTION
 @DEVICE_OPTION
 def report(
@@ -747,7 +812,7 @@ def report(
     output: str,
     depth: str,
     input_text: str | None,
-    batch_size: int,
+    batch_size: int | None,
     measure: bool,
     device: str,
 ) -> None:
@@ -755,21 +820,18 @@ def report(
     charts, memory, receptive field, and latency when measured. Nothing is fetched from the
     network when it is opened."""
     from resnet_inspect import pipeline
-    from resnet_inspect.files import write_atomic
-    from resnet_inspect.render.diagram import render_dot, to_dot
-    from resnet_inspect.render.html import render_html
+    from resnet_inspect.inputs import resolve_batch
+    from resnet_inspect.render.html import render_report_page
 
-    options = _measure_options(measure, device, batch_size, "float32")
+    _check_output(output)
+    batch = resolve_batch(_input(input_text)[1], batch_size)
     result = pipeline.summarize(
         target,
-        input_shape=_parse_input(input_text),
-        batch_size=batch_size,
-        latency=options,
+        input_shape=input_text,
+        batch_size=batch,
+        latency=_measure_options(measure, device, batch, "float32"),
     )
-    diagram_depth = "layer" if len(result.layers) < 60 else depth
-    svg, _ = render_dot(to_dot(result, diagram_depth, fold=diagram_depth != "layer"), "svg")
-    write_atomic(output, render_html(result, svg.decode("utf-8"), depth))
-    click.echo(f"wrote {output}", err=True)
+    _emit(render_report_page(result, depth), output)
 
 
 @cli.command()
@@ -778,7 +840,7 @@ def presets() -> None:
     from resnet_inspect.spec import load_spec, preset_names
 
     for name in preset_names():
-        click.echo(f"{name:<18} {load_spec(name).description}")
+        click.echo(terminal_text(f"{name:<18} {load_spec(name).description}"))
 
 
 @cli.command("spec")
@@ -799,4 +861,8 @@ def spec_command(name: str, as_written: bool, output: str | None) -> None:
 
 
 def main() -> None:
-    cli(prog_name="resnet-inspect")
+    try:
+        cli(prog_name="resnet-inspect")
+    except BrokenPipeError:  # the reader went away while click itself was writing
+        _quiet_broken_pipe()
+        sys.exit(EXIT_BROKEN_PIPE)

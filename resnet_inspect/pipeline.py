@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import os
 import platform
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import torch
@@ -21,6 +22,7 @@ from resnet_inspect.analyzers.receptive_field import final_field, propagate
 from resnet_inspect.analyzers.trace import trace_model
 from resnet_inspect.build import build_model
 from resnet_inspect.errors import UsageError
+from resnet_inspect.inputs import check_channels_first, parse_input_shape, resolve_batch
 from resnet_inspect.report import Comparison, LayerRow, Report, StageRow, Totals
 from resnet_inspect.spec import Spec, load_checked
 
@@ -31,8 +33,8 @@ _WEIGHTED = {"Conv1d", "Conv2d", "Conv3d", "Linear"}
 def summarize(
     target: str | os.PathLike[str] | Spec,
     *,
-    input_shape: tuple[int, ...] | None = None,
-    batch_size: int = 1,
+    input_shape: str | Sequence[int] | None = None,
+    batch_size: int | None = None,
     dtype: str = "float32",
     check: bool = False,
     fvcore: bool = False,
@@ -42,18 +44,21 @@ def summarize(
 ) -> Report:
     """The Report of a spec, spec file or preset, without allocating weights or activations.
 
-    `input_shape` is [C, H, W], or [H, W] to keep the spec's channels. `check` adds the
+    `input_shape` is [C, H, W], [H, W] to keep the spec's channels, or [N, C, H, W] (the batch
+    then comes from it), as a sequence or text such as "3x224x224"; a channels-last shape is
+    refused with a hint. `batch_size` defaults to 1. `check` adds the
     spec-vs-model comparison; `fvcore` replaces the FLOP section by fvcore's
     own count on real tensors (slower: it builds the weights); `latency` measures the model on
     a device (it builds the weights; `force` allows one larger than half the machine's memory).
     """
+    dims, batch = parse_input_shape(input_shape) if input_shape is not None else (None, None)
+    batch_size = resolve_batch(batch, batch_size)
     spec, plan = load_checked(target if isinstance(target, Spec) else os.fspath(target))
-    if input_shape is not None and len(input_shape) == 2:
-        input_shape = (spec.input[0], *input_shape)
-    if input_shape is not None and tuple(input_shape) != spec.input:
-        if len(input_shape) != 3:
-            raise UsageError(f"input shape {list(input_shape)}: expected [channels, height, width]")
-        channels, height, width = input_shape
+    if dims is not None and len(dims) == 2:
+        dims = (spec.input[0], *dims)
+    if dims is not None and dims != spec.input:
+        check_channels_first(dims, spec.input[0], f"{spec.name}'s stem")
+        channels, height, width = dims
         spec, plan = load_checked(replace(spec, input=(channels, height, width)))  # re-check
     model = build_model(spec, device="meta")
     report = _analyze_copy(
@@ -83,9 +88,9 @@ def summarize(
 
 def analyze(
     model: nn.Module,
-    input_shape: tuple[int, ...],
+    input_shape: str | Sequence[int] = (3, 224, 224),
     *,
-    batch_size: int = 1,
+    batch_size: int | None = None,
     dtype: str = "float32",
     name: str | None = None,
     fvcore: bool = False,
@@ -94,7 +99,20 @@ def analyze(
 ) -> Report:
     """The Report of any nn.Module. The caller's model is not changed: the analysis runs on a
     copy whose parameters and buffers live on the meta device (no weights are copied); latency
-    and fvcore run on a deep copy."""
+    and fvcore run on a deep copy.
+
+    `input_shape` is [C, H, W] ([H, W] means 3 channels) or [N, C, H, W], as a sequence or text
+    such as "3x224x224"; a channels-last shape is refused when the first convolution says how
+    many channels the model takes."""
+    dims, batch = parse_input_shape(input_shape)
+    batch_size = resolve_batch(batch, batch_size)
+    input_shape = dims if len(dims) == 3 else (3, *dims)
+    first_conv = next((m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)), None)
+    check_channels_first(
+        tuple(input_shape),
+        first_conv.in_channels if first_conv is not None else None,
+        f"the model's first convolution ({type(first_conv).__name__})",
+    )
     memo: dict[int, object] = {}
     for tensor in [*model.parameters(), *model.buffers()]:
         meta = tensor.detach().to("meta")
@@ -126,6 +144,50 @@ def analyze(
         )
         report = replace(report, latency=section)
     return report
+
+
+def load_factory(path: str) -> nn.Module:
+    """`package.module:factory` -> the nn.Module that factory() returns (`factory` may also be
+    a module object). Modules in the current directory are found, as with `python -m`.
+
+    Anything the import or the factory raises, SystemExit and KeyboardInterrupt included, is a
+    UsageError naming the path: the factory is the user's code, not ours."""
+    import importlib
+
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise UsageError(
+            f"--model {path!r}: expected package.module:factory, e.g. torchvision.models:resnet50"
+        )
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise UsageError(f"--model {path!r}: cannot import {module_name}: {err}") from None
+    except BaseException as err:  # noqa: BLE001 - the user's module ran and failed
+        raise UsageError(f"--model {path!r}: importing {module_name} {_failure(err)}") from None
+    factory = getattr(module, attribute, None)
+    if factory is None:
+        raise UsageError(f"--model {path!r}: {module_name} has no {attribute!r}")
+    try:
+        model = factory() if callable(factory) and not isinstance(factory, nn.Module) else factory
+    except BaseException as err:  # noqa: BLE001 - the user's factory ran and failed
+        raise UsageError(f"--model {path!r}: {attribute}() {_failure(err)}") from None
+    if not isinstance(model, nn.Module):
+        raise UsageError(
+            f"--model {path!r}: {attribute} gave a {type(model).__name__}, not a torch.nn.Module"
+        )
+    return model
+
+
+def _failure(err: BaseException) -> str:
+    if isinstance(err, SystemExit):
+        return f"called sys.exit({err.code!r}) instead of returning a model"
+    if isinstance(err, KeyboardInterrupt):
+        return "was interrupted (KeyboardInterrupt)"
+    first = str(err).splitlines()[0][:200] if str(err) else ""
+    return f"failed: {type(err).__name__}" + (f": {first}" if first else "")
 
 
 def _fvcore_section(model: nn.Module, input_shape: tuple[int, ...], batch_size: int) -> dict:
@@ -253,8 +315,8 @@ def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
 def compare(
     targets: list[str],
     *,
-    input_shape: tuple[int, ...] | None = None,
-    batch_size: int = 1,
+    input_shape: str | Sequence[int] | None = None,
+    batch_size: int | None = None,
     dtype: str = "float32",
     baseline: str | None = None,
     latency: LatencyOptions | None = None,
@@ -347,4 +409,4 @@ def _spec_differences(base: dict[str, object], other: dict[str, object]) -> list
     ]
 
 
-__all__ = ["LatencyOptions", "analyze", "compare", "summarize"]
+__all__ = ["LatencyOptions", "analyze", "compare", "load_factory", "summarize"]

@@ -71,7 +71,9 @@ def test_shortcut_kinds_are_labelled():
 def test_rankdir_and_clusters():
     source = to_dot(summarize("resnet18"), "block", rankdir="LR").source
     assert "rankdir=LR" in source
-    assert all(f"subgraph cluster_layer{i}" in source for i in range(1, 5))
+    # One cluster per stage, labelled with the stage's name (the IDs are our own, not names).
+    assert all(f'label="layer{i} ·' in source for i in range(1, 5))
+    assert source.count("subgraph cluster_s") == 4
 
 
 def test_cli_writes_svg_png_dot(tmp_path):
@@ -110,9 +112,16 @@ def test_graphviz_pure_renders_without_system_graphviz(without_system_graphviz, 
 def test_pdf_needs_system_graphviz(without_system_graphviz, tmp_path):
     target = tmp_path / "r.pdf"
     result = run("diagram", "resnet18", "-o", str(target))
-    assert result.exit_code == 5
+    assert result.exit_code == 2  # a tool this machine lacks, like a missing device
     assert result.stderr.startswith("PDF needs Graphviz's dot (apt-get install graphviz")
+    assert result.stderr.rstrip().endswith("renders svg, png, jpg, dot")
     assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_jpg_is_a_format_both_renderers_draw(without_system_graphviz, tmp_path):
+    result = run("diagram", "bottleneck", "-o", str(tmp_path / "b.jpg"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "b.jpg").read_bytes()[:3] == b"\xff\xd8\xff"  # JPEG's magic number
 
 
 def test_system_graphviz_is_used_when_installed(tmp_path):

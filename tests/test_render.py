@@ -67,7 +67,7 @@ def table_text(depth: str) -> str:
 def test_table_rows_subtotals_and_totals():
     text = table_text("layer")
     assert "layer1.0.conv1" in text and "3×3/1 g4" in text and "1×8×4×4" in text
-    assert "layer1 subtotal (1 blocks)" in text
+    assert "layer1 subtotal (1 block)" in text
     for figure in ("834", "12,688", "25,376", "Keras-style total", "= 2 × MACs"):
         assert figure in text
     assert "layer1.0 " not in text  # a container: not a row at layer depth
@@ -102,5 +102,5 @@ def test_csv_has_a_header_and_one_line_per_row():
 
 def test_markdown_table():
     text = RENDERERS["markdown"](make_report(), "block")
-    assert "| `layer1.0` | BasicBlock |" in text
+    assert "| layer1\\.0 | BasicBlock |" in text
     assert "| MACs (conv + linear multiply-adds) | 12,688 |" in text

@@ -74,13 +74,15 @@ def test_feature_map_that_vanishes(write_spec):
     # 4x4 -> pad 3 -> 10x10 -> conv 7/2 -> 2x2 -> pool 3/2 -> 0.
     path = write_spec("extends: keras_resnet50\ninput: [3, 4, 4]\n")
     lines = lines_of(path)
-    # The stem comes from the preset file, so that is where the problem is located:
-    # line 14 of keras_resnet50.yaml is "  - {maxpool: 3, stride: 2, padding: 0}".
+    # The stem comes from the preset file, but the user's input: line causes the problem: it is
+    # reported there, once, with the preset's line as a note (line 14 of keras_resnet50.yaml is
+    # "  - {maxpool: 3, stride: 2, padding: 0}").
     preset = ROOT / "resnet_inspect/spec/presets/keras_resnet50.yaml"
     assert "maxpool" in preset.read_text().splitlines()[13]
     assert lines == [
-        f"{preset}:14:5: stem.4: feature map shrinks to 0x0 here (maxpool 3x3 on 2x2) "
-        "(use a larger input or smaller kernel/stride)"
+        f"{path}:2:1: input: this value makes the extended spec 'keras_resnet50' invalid "
+        "(preset keras_resnet50 line 14: stem.4: feature map shrinks to 0x0 here (maxpool 3x3 "
+        "on 2x2); use a larger input or smaller kernel/stride)"
     ]
 
 

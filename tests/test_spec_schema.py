@@ -106,7 +106,10 @@ def test_stem_layer_needs_size_and_reserved_names(write_spec):
     assert lines[0].endswith(
         "stem.3: stem layer 'maxpool' needs its size (e.g. - {maxpool: 3, stride: 2})"
     )
-    assert lines[1].endswith("stem.4.name: layer name 'fc' is reserved for the stages and head")
+    assert lines[1].endswith(
+        "stem.4.name: layer name 'fc' is the name of a head layer (choose another name, "
+        "or head: none)"
+    )
 
 
 def test_block_entries(write_spec):

@@ -36,10 +36,7 @@ def test_python_tags_are_refused_and_never_run(tmp_path):
     text = f"name: !!python/object/apply:os.system ['touch {marker}']\n"
     with pytest.raises(SpecError) as err:
         load_yaml(text, "f.yaml")
-    assert (
-        "YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' is not allowed"
-        in messages(err)[0]
-    )
+    assert "YAML tag '!!python/object/apply:os.system' is not allowed" in messages(err)[0]
     assert not marker.exists()
 
 

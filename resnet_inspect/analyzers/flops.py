@@ -88,7 +88,7 @@ def analyze_flops(trace: Trace) -> dict[str, object]:
         else:
             by_operator[counted[0]] += counted[1]
     return {
-        "engine": "resnet-inspect (fvcore's formulas, meta-device pass)",
+        "engine": "resnet-inspect with fvcore's formulas on the meta pass",
         "full_total": sum(by_operator.values()),
         "by_operator": dict(sorted(by_operator.items())),
         "uncounted_ops": dict(sorted(uncounted.items())),

@@ -20,8 +20,13 @@
 
 from __future__ import annotations
 
+import difflib
 import math
+import os
+import platform
+import re
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,19 +37,33 @@ from torch import nn
 
 from resnet_inspect.errors import AnalysisError, DeviceError, UsageError
 
-# Dense peak TFLOP/s (no sparsity) by device-name fragment, for bfloat16/float16 and float32
-# (TF32 tensor cores where the card has them), from the vendors' data sheets.
+# Dense peak TFLOP/s (no sparsity) for bfloat16/float16 and float32 (TF32 tensor cores where
+# the card has them), from the vendors' data sheets, keyed by the exact name that
+# torch.cuda.get_device_name() reports: an H100 PCIe is not an H100 SXM, an L40 not an L4.
+_HOPPER_SXM = {"bfloat16": 989.0, "float16": 989.0, "float32": 494.5}
+_A100 = {"bfloat16": 312.0, "float16": 312.0, "float32": 156.0}
+_V100_SXM = {"float16": 125.0, "float32": 15.7}
 PEAK_TFLOPS: dict[str, dict[str, float]] = {
-    "H200": {"bfloat16": 989.0, "float16": 989.0, "float32": 494.5},
-    "H100": {"bfloat16": 989.0, "float16": 989.0, "float32": 494.5},
-    "A100": {"bfloat16": 312.0, "float16": 312.0, "float32": 156.0},
-    "L40S": {"bfloat16": 362.0, "float16": 362.0, "float32": 183.0},
-    "L4": {"bfloat16": 121.0, "float16": 121.0, "float32": 60.0},
-    "A10": {"bfloat16": 125.0, "float16": 125.0, "float32": 62.5},
-    "V100": {"float16": 125.0, "float32": 15.7},
-    "T4": {"float16": 65.0, "float32": 8.1},
-    "RTX 4090": {"bfloat16": 165.2, "float16": 165.2, "float32": 82.6},
+    "NVIDIA H200": _HOPPER_SXM,
+    "NVIDIA H100 80GB HBM3": _HOPPER_SXM,
+    "NVIDIA H100 PCIe": {"bfloat16": 756.0, "float16": 756.0, "float32": 378.0},
+    "NVIDIA A100-SXM4-80GB": _A100,
+    "NVIDIA A100-SXM4-40GB": _A100,
+    "NVIDIA A100-PCIE-40GB": _A100,
+    "NVIDIA A100 80GB PCIe": _A100,
+    "NVIDIA L40S": {"bfloat16": 362.0, "float16": 362.0, "float32": 183.0},
+    "NVIDIA L40": {"bfloat16": 181.0, "float16": 181.0, "float32": 90.5},
+    "NVIDIA L4": {"bfloat16": 121.0, "float16": 121.0, "float32": 60.0},
+    "NVIDIA A10": {"bfloat16": 125.0, "float16": 125.0, "float32": 62.5},
+    "Tesla V100-SXM2-16GB": _V100_SXM,
+    "Tesla V100-SXM2-32GB": _V100_SXM,
+    "Tesla V100-PCIE-16GB": {"float16": 112.0, "float32": 14.0},
+    "Tesla V100-PCIE-32GB": {"float16": 112.0, "float32": 14.0},
+    "Tesla T4": {"float16": 65.0, "float32": 8.1},
+    "NVIDIA GeForce RTX 4090": {"bfloat16": 165.2, "float16": 165.2, "float32": 82.6},
 }
+DEVICES = ("cpu", "cuda", "cuda:N", "mps")
+_DEVICE_NAME = re.compile(r"(cpu|cuda|mps)(:\d+)?")
 CV_WARNING = 0.05
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -66,14 +85,23 @@ class LatencyOptions:
 
 
 def resolve_device(name: str) -> torch.device:
-    """The torch device, or a DeviceError (exit code 2) saying why it cannot be used."""
-    try:
-        device = torch.device(name)
-    except RuntimeError as err:
-        raise DeviceError(f"--device {name!r}: {err}") from None
+    """The torch device, or a DeviceError (exit code 2) saying why it cannot be used. Answers
+    at once where CUDA cannot be there (a CPU-only torch, no NVIDIA driver)."""
+    if not _DEVICE_NAME.fullmatch(name):
+        close = difflib.get_close_matches(name.lower(), ["cpu", "cuda", "mps"], n=1, cutoff=0.3)
+        guess = {"gpu": "cuda", "nvidia": "cuda", "apple": "mps"}.get(name.lower())
+        hint = f"; did you mean {guess or close[0]!r}?" if guess or close else ""
+        raise DeviceError(f"--device {name!r}: use {', '.join(DEVICES)}{hint}")
+    device = torch.device(name)
     if device.type == "cpu":
         return device
     if device.type == "cuda":
+        if not torch.backends.cuda.is_built():
+            raise DeviceError(
+                f"--device {name}: this torch ({torch.__version__}) is a CPU-only build"
+            )
+        if sys.platform.startswith("linux") and not os.path.exists("/dev/nvidiactl"):
+            raise DeviceError(f"--device {name}: no NVIDIA GPU driver on this machine")
         if not torch.cuda.is_available():
             raise DeviceError(
                 f"--device {name}: CUDA is not available on this machine "
@@ -84,11 +112,9 @@ def resolve_device(name: str) -> torch.device:
                 f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)"
             )
         return device
-    if device.type == "mps":
-        if not torch.backends.mps.is_available():
-            raise DeviceError(f"--device {name}: MPS (Apple GPU) is not available here")
-        return device
-    raise DeviceError(f"--device {name}: use cpu, cuda, cuda:N or mps")
+    if not torch.backends.mps.is_available():
+        raise DeviceError(f"--device {name}: MPS (Apple GPU) is not available here")
+    return device
 
 
 def device_name(device: torch.device) -> str:
@@ -96,18 +122,43 @@ def device_name(device: torch.device) -> str:
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
         return "Apple MPS"
-    import platform
+    return cpu_name()
 
+
+def cpu_name() -> str:
+    """The processor's model name ("AMD EPYC 7B13"), not only its architecture."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
+            for line in info:
+                key, _, value = line.partition(":")
+                if key.strip() in ("model name", "Model", "Hardware") and value.strip():
+                    return value.strip()
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        import subprocess
+
+        try:
+            brand = subprocess.run(
+                ["sysctl", "-n", "machdep.cpu.brand_string"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=False,
+            ).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            brand = ""
+        if brand:
+            return brand
     return platform.processor() or platform.machine() or "CPU"
 
 
 def peak_for(name: str, dtype: str, override: float | None) -> float | None:
+    """The dense peak of the device whose exact product name is `name` (None if unknown)."""
     if override:
         return override
-    for fragment, peaks in PEAK_TFLOPS.items():
-        if fragment in name:
-            return peaks.get(dtype)
-    return None
+    peaks = {key.lower(): value for key, value in PEAK_TFLOPS.items()}.get(name.strip().lower())
+    return peaks.get(dtype) if peaks else None
 
 
 def _percentile(values: list[float], fraction: float) -> float:
@@ -216,8 +267,12 @@ def _measure_one(run: Callable[[], Any], timer: _Timer, options: LatencyOptions)
 
 
 def _breakdown(
-    model: nn.Module, x: torch.Tensor, timer: _Timer, iters: int
+    model: nn.Module, x: torch.Tensor, timer: _Timer, options: LatencyOptions
 ) -> list[dict[str, Any]]:
+    """Per top-level module, timed as the table times the whole model: the same timer, the
+    same number of iterations (at least `iters`, and `min_time_s`) after the same warm-up, and
+    the median. Each part is its median over the iterations; `other` is the median whole
+    less the parts; `whole model` is the median whole, comparable with the table's median."""
     children = list(model.named_children())
     marks: list[tuple[str, str, Any]] = []
     on_cuda = x.device.type == "cuda"
@@ -238,29 +293,35 @@ def _breakdown(
     for name, child in children:
         handles.append(child.register_forward_pre_hook(mark(name, "start")))
         handles.append(child.register_forward_hook(mark(name, "end")))
-    totals: dict[str, float] = {name: 0.0 for name, _ in children}
-    whole = 0.0
+    parts: dict[str, list[float]] = {name: [] for name, _ in children}
+    wholes: list[float] = []
     try:
-        for _ in range(iters):
+        for _ in range(options.warmup):
+            model(x)
+        timer.sync()
+        started = time.perf_counter()
+        while len(wholes) < options.iters or time.perf_counter() - started < options.min_time_s:
             marks.clear()
-            whole += timer.time(lambda: model(x))
+            wholes.append(timer.time(lambda: model(x)))
             starts: dict[str, Any] = {}
+            spent = dict.fromkeys(parts, 0.0)
             for name, when, stamp in marks:
                 if when == "start":
                     starts[name] = stamp
                 elif on_cuda:
-                    totals[name] += starts[name].elapsed_time(stamp) / 1000
+                    spent[name] += starts[name].elapsed_time(stamp) / 1000
                 else:
-                    totals[name] += stamp - starts[name]
+                    spent[name] += stamp - starts[name]
+            for name, seconds in spent.items():
+                parts[name].append(seconds)
     finally:
         for handle in handles:
             handle.remove()
     rows: list[dict[str, Any]] = [
-        {"name": name, "ms": 1000 * seconds / iters} for name, seconds in totals.items()
+        {"name": name, "ms": 1000 * statistics.median(values)} for name, values in parts.items()
     ]
-    parts = sum(float(row["ms"]) for row in rows)
-    whole_ms = 1000 * whole / iters
-    rows.append({"name": "other", "ms": whole_ms - parts})
+    whole_ms = 1000 * statistics.median(wholes)
+    rows.append({"name": "other", "ms": whole_ms - sum(float(row["ms"]) for row in rows)})
     rows.append({"name": "whole model", "ms": whole_ms})
     return rows
 
@@ -285,6 +346,7 @@ def measure_latency(
     rows: list[dict[str, Any]] = []
     warnings: list[str] = []
     breakdown: list[dict[str, Any]] | None = None
+    breakdown_batch: int | None = None
     interrupted = False
     timer = _Timer(device)
     try:
@@ -299,7 +361,8 @@ def measure_latency(
                 with torch.inference_mode():
                     samples = _measure_one(_runner(model, x, options), timer, options)
                     if options.breakdown and breakdown is None:
-                        breakdown = _breakdown(model, x, timer, max(options.iters, 5))
+                        breakdown = _breakdown(model, x, timer, options)
+                        breakdown_batch = batch
                 row = statistics_ms(samples, batch, macs_per_image, peak)
                 if row["cv"] > CV_WARNING:
                     warnings.append(
@@ -336,6 +399,7 @@ def measure_latency(
         "timing": "CUDA events" if device.type == "cuda" else "perf_counter (synchronous)",
         "rows": rows,
         "breakdown": breakdown,
+        "breakdown_batch_size": breakdown_batch,
         "warnings": warnings,
         "interrupted": interrupted,
         "torch": torch.__version__,

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from resnet_inspect.render import numbers
+from resnet_inspect.render.escape import markdown_text, plain, spreadsheet_text
 from resnet_inspect.render.table import titled_table
 from resnet_inspect.report import Comparison, Report
 
@@ -73,11 +74,17 @@ def _output_shape(report: Report) -> list[int]:
 
 
 def _labels(comparison: Comparison) -> list[str]:
+    """Each item's name; where names repeat, the file it came from, else its position."""
     names = [item.model for item in comparison.items]
-    return [
-        name if names.count(name) == 1 else f"{name} ({item.source})"
-        for name, item in zip(names, comparison.items, strict=True)
-    ]
+    labels = []
+    for index, (name, item) in enumerate(zip(names, comparison.items, strict=True)):
+        if names.count(name) == 1:
+            labels.append(name)
+        elif item.source and item.source != name:
+            labels.append(f"{name} ({item.source})")
+        else:
+            labels.append(f"{name} (#{index + 1})")
+    return labels
 
 
 def _ratio(value: Any, base: Any) -> float | None:
@@ -214,11 +221,19 @@ def render_comparison(
         if index == comparison.baseline:
             continue
         rows = comparison.module_differences[index]
-        if by == "module" or 0 < len(rows) <= MODULE_ROWS_SHOWN_BY_DEFAULT:
-            parts += [Text(""), _modules(comparison, index, labels)]
-        elif rows:
+        if not rows:
             parts += [
-                Text(
+                plain(
+                    f"\nNo module of {labels[index]} differs from {labels[comparison.baseline]} "
+                    "in parameters or MACs.",
+                    style="dim",
+                )
+            ]
+        elif by == "module" or len(rows) <= MODULE_ROWS_SHOWN_BY_DEFAULT:
+            parts += [Text(""), _modules(comparison, index, labels)]
+        else:
+            parts += [
+                plain(
                     f"\n{len(rows)} modules differ between {labels[index]} and "
                     f"{labels[comparison.baseline]}; --by module lists them.",
                     style="dim",
@@ -236,14 +251,14 @@ def _plain(value: Any) -> Any:
 def render_comparison_csv(comparison: Comparison) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["metric", *_labels(comparison)])
+    writer.writerow(["metric", *[spreadsheet_text(label) for label in _labels(comparison)]])
     for name, get, _ in metrics_for(comparison):
         writer.writerow([name, *[_plain(get(item)) for item in comparison.items]])
     return out.getvalue()
 
 
 def render_comparison_markdown(comparison: Comparison) -> str:
-    labels = _labels(comparison)
+    labels = [markdown_text(label) for label in _labels(comparison)]
     base = comparison.baseline
     others = [i for i in range(len(labels)) if i != base]
     header = ["", *labels, *[f"{labels[i]} / {labels[base]}" for i in others]]
@@ -252,7 +267,8 @@ def render_comparison_markdown(comparison: Comparison) -> str:
         values = [get(item) for item in comparison.items]
         ratios = [_ratio(values[i], values[base]) for i in others]
         cells = [f"{r:.3g}×" if r is not None and name != "Output shape" else "" for r in ratios]
-        lines.append("| " + " | ".join([name, *[show(v) for v in values], *cells]) + " |")
+        shown = [markdown_text(show(v)) for v in values]
+        lines.append("| " + " | ".join([name, *shown, *cells]) + " |")
     return "\n".join(lines) + "\n"
 
 

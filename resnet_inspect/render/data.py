@@ -7,6 +7,7 @@ import io
 import json
 
 from resnet_inspect.render import numbers
+from resnet_inspect.render.escape import markdown_text, spreadsheet_text
 from resnet_inspect.report import Report
 
 CSV_COLUMNS = (
@@ -36,6 +37,7 @@ def render_json(report: Report, depth: str = "layer", convention: str = "paper")
 
 
 def render_csv(report: Report, depth: str = "layer", convention: str = "paper") -> str:
+    """One row per module at `depth` (every module by default); text cells are spreadsheet-safe."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -45,7 +47,11 @@ def render_csv(report: Report, depth: str = "layer", convention: str = "paper") 
             [
                 "x".join(str(v) for v in record[column])
                 if isinstance(record[column], list)
-                else ("" if record[column] is None else record[column])
+                else ""
+                if record[column] is None
+                else spreadsheet_text(record[column])
+                if isinstance(record[column], str)
+                else record[column]
                 for column in CSV_COLUMNS
             ]
         )
@@ -56,7 +62,8 @@ def render_markdown(report: Report, depth: str = "block", convention: str = "pap
     totals = report.totals
     ops = "MACs" if convention == "paper" else "fvcore flops"
     lines = [
-        f"### {report.model} — input {numbers.shape([report.batch_size, *report.input_shape])}",
+        f"### {markdown_text(report.model)} — input "
+        f"{numbers.shape([report.batch_size, *report.input_shape])}",
         "",
         f"| Layer | Type | Kernel/stride | Output shape | Params | {ops} | RF |",
         "|---|---|---|---:|---:|---:|---:|",
@@ -64,7 +71,8 @@ def render_markdown(report: Report, depth: str = "block", convention: str = "pap
     for row in report.layers_at(depth):
         value = row.macs if convention == "paper" else row.full_flops
         lines.append(
-            f"| `{row.name}` | {row.type} | {numbers.kernel(row.kernel, row.stride, row.groups)} | "
+            f"| {markdown_text(row.name)} | {markdown_text(row.type)} | "
+            f"{numbers.kernel(row.kernel, row.stride, row.groups)} | "
             f"{numbers.shape(row.output_shape)} | {numbers.count(row.params)} | "
             f"{numbers.count(value)} | {row.receptive_field or ''} |"
         )

@@ -17,14 +17,21 @@ from typing import Any
 
 import graphviz
 
-from resnet_inspect.errors import RenderError
+from resnet_inspect.errors import RenderError, UsageError
 from resnet_inspect.render import numbers
+from resnet_inspect.render.escape import dot_lines
 from resnet_inspect.report import Comparison, LayerRow, Report
 
 SHORTCUT_COLOUR = "#d9480f"
 STAGE_COLOURS = ["#e7f5ff", "#ebfbee", "#fff9db", "#f3f0ff", "#fff0f6", "#e6fcf5"]
-PURE_FORMATS = {"svg", "png", "jpg", "jpeg", "dot", "json", "plain"}
-FORMATS = ("svg", "png", "pdf", "dot")
+PURE_FORMATS = {"svg", "png", "jpg", "dot"}
+FORMATS = ("svg", "png", "jpg", "pdf", "dot")
+SMALL_NETWORK_LAYERS = 60  # fewer modules than this: drawn layer by layer in pages and compare
+
+
+def _label(text: str) -> str:
+    """Every label goes through here: each line escaped for DOT (render/escape.py)."""
+    return dot_lines(*text.split("\n"))
 
 
 def _shape(dims: list[int]) -> str:
@@ -118,7 +125,7 @@ def _folds(report: Report, shortcuts: dict[str, str]) -> dict[str, tuple[str, in
 
 def _new_digraph(name: str, rankdir: str) -> graphviz.Digraph:
     """A digraph in the house style: rounded boxes, small labels, grey edges."""
-    dot = graphviz.Digraph(name)
+    dot = graphviz.Digraph(name)  # our own fixed name: it appears in the SVG's comments
     dot.attr(rankdir=rankdir, fontname="Helvetica", fontsize="11", nodesep="0.25", ranksep="0.3")
     dot.attr(
         "node",
@@ -145,7 +152,7 @@ def to_dot(
     data = report.graph
     if not data:
         raise RenderError("this report has no data-flow graph")
-    dot = _new_digraph(report.model, rankdir) if graph is None else graph
+    dot = _new_digraph("resnet_inspect", rankdir) if graph is None else graph
     rows = {row.name: row for row in report.layers}
     stage_names = [s.name for s in report.stages if s.kind == "stage"]
     shortcuts = _block_shortcuts(data)
@@ -166,8 +173,11 @@ def to_dot(
     for node in data["nodes"]:
         groups.setdefault(group_of(node), []).append(node)
 
+    ids: dict[str, str] = {}
+
     def node_name(key: str) -> str:
-        return f"{prefix}{key}" if not key.startswith(prefix) or not prefix else key
+        """Our own DOT ID for a node: user text never becomes an ID (or an SVG comment)."""
+        return ids.setdefault(key, f"{prefix}g{len(ids)}")
 
     def container(key: str, members: list[dict[str, Any]]) -> tuple[str | None, str | None]:
         parts = members[0]["module"].split(".") if members[0]["module"] else []
@@ -204,7 +214,7 @@ def to_dot(
             label = _group_label(row, 1, [key], shortcuts.get(key)) if row else key
         stage, block = container(key, members)
         clusters.setdefault(stage, {}).setdefault(block, []).append(
-            (node_name(key), label, attributes)
+            (node_name(key), _label(label), attributes)
         )
 
     for stage_index, (stage, blocks) in enumerate(clusters.items()):
@@ -214,13 +224,15 @@ def to_dot(
                     dot.node(name, label, **attributes)
             continue
         row = rows[stage]
-        with dot.subgraph(name=f"cluster_{prefix}{stage}") as cluster:
+        with dot.subgraph(name=f"cluster_{prefix}s{stage_index}") as cluster:
             colour = STAGE_COLOURS[stage_index % len(STAGE_COLOURS)]
             summary = next(s for s in report.stages if s.name == stage)
             plural = "block" if summary.blocks == 1 else "blocks"
             cluster.attr(
-                label=f"{stage} · {summary.blocks} {plural} · "
-                f"{numbers.count(row.params)} params · {_ops(row.macs)}",
+                label=_label(
+                    f"{stage} · {summary.blocks} {plural} · "
+                    f"{numbers.count(row.params)} params · {_ops(row.macs)}"
+                ),
                 style="rounded,filled",
                 fillcolor=colour,
                 color="#adb5bd",
@@ -228,15 +240,17 @@ def to_dot(
                 fontsize="11",
                 labeljust="l",
             )
-            for block, items in blocks.items():
+            for block_index, (block, items) in enumerate(blocks.items()):
                 if block is None:
                     for name, label, attributes in items:
                         cluster.node(name, label, **attributes)
                     continue
-                with cluster.subgraph(name=f"cluster_{prefix}{block}") as inner:
+                with cluster.subgraph(
+                    name=f"cluster_{prefix}s{stage_index}b{block_index}"
+                ) as inner:
                     block_row = rows.get(block)
                     inner.attr(
-                        label=f"{block} · {block_row.type if block_row else ''}",
+                        label=_label(f"{block} · {block_row.type if block_row else ''}"),
                         style="rounded,filled",
                         fillcolor="white",
                         color="#ced4da",
@@ -257,14 +271,14 @@ def to_dot(
             dot.edge(
                 node_name(source),
                 node_name(target),
-                label=f"{edge['shortcut']}\n{label}",
+                label=_label(f"{edge['shortcut']}\n{label}"),
                 style="dashed",
                 color=SHORTCUT_COLOUR,
                 fontcolor=SHORTCUT_COLOUR,
                 penwidth="1.3",
             )
         else:
-            dot.edge(node_name(source), node_name(target), label=label)
+            dot.edge(node_name(source), node_name(target), label=_label(label))
     return dot
 
 
@@ -275,9 +289,11 @@ def comparison_dot(comparison: Comparison, depth: str = "layer") -> graphviz.Dig
     for index, item in enumerate(comparison.items):
         with dot.subgraph(name=f"cluster_item{index}") as cluster:
             cluster.attr(
-                label=f"{item.model}\n{numbers.count(item.totals.conv_weights)} conv "
-                f"weights · {numbers.count(item.totals.params)} params · "
-                f"{_ops(item.totals.macs)}",
+                label=_label(
+                    f"{item.model}\n{numbers.count(item.totals.conv_weights)} conv "
+                    f"weights · {numbers.count(item.totals.params)} params · "
+                    f"{_ops(item.totals.macs)}"
+                ),
                 fontsize="12",
                 style="rounded",
                 color="#868e96",
@@ -299,11 +315,12 @@ def renderer_for(fmt: str, prefer: str = "auto") -> tuple[str, list[str]]:
     if pure and fmt in PURE_FORMATS:
         return "graphviz-pure", [pure]
     if pure:
-        raise RenderError(
+        raise UsageError(
             f"{fmt.upper()} needs Graphviz's dot (apt-get install graphviz, brew install "
-            f"graphviz); the bundled graphviz-pure renders {', '.join(sorted(PURE_FORMATS))}"
+            f"graphviz); the bundled graphviz-pure renders "
+            f"{', '.join(f for f in FORMATS if f in PURE_FORMATS)}"
         )
-    raise RenderError(
+    raise UsageError(
         "no Graphviz renderer found: pip install graphviz-pure, or install "
         "Graphviz's dot (apt-get install graphviz, brew install graphviz)"
     )
@@ -336,3 +353,26 @@ def render_dot(dot: graphviz.Digraph, fmt: str, prefer: str = "auto") -> tuple[b
             f"{name} could not render {fmt}: {message[-1] if message else 'no output'}"
         )
     return result.stdout, name
+
+
+def diagram_depth(item: Report | Comparison, depth: str = "block") -> str:
+    """The depth pages and comparisons draw: every layer of a small network, else `depth`."""
+    reports = item.items if isinstance(item, Comparison) else [item]
+    return "layer" if all(len(r.layers) < SMALL_NETWORK_LAYERS for r in reports) else depth
+
+
+def render_diagram(
+    item: Report | Comparison,
+    fmt: str = "svg",
+    depth: str | None = None,
+    fold: bool = False,
+    rankdir: str = "TB",
+) -> bytes:
+    """The drawing of a report (or of a comparison's items side by side) as file contents in
+    `fmt` (svg, png, jpg, pdf, dot). `depth` defaults to "block" for a report and to the small
+    network policy (diagram_depth) for a comparison."""
+    if isinstance(item, Comparison):
+        dot = comparison_dot(item, depth or diagram_depth(item))
+    else:
+        dot = to_dot(item, depth or "block", fold, rankdir)
+    return render_dot(dot, fmt)[0]

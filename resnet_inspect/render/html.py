@@ -290,3 +290,21 @@ def render_comparison_html(comparison: Comparison, svg: str | None = None) -> st
         + f'<section id="stages"><h2>Per stage</h2><div class="bars">{bars}</div></section>'
     )
     return _page(f"resnet-inspect: {' vs '.join(labels)}", body)
+
+
+def render_report_page(report: Report, depth: str = "block") -> str:
+    """The whole page for one report, with its diagram drawn (small networks layer by layer,
+    others at `depth`, folded)."""
+    from resnet_inspect.render.diagram import diagram_depth, render_diagram
+
+    drawn = diagram_depth(report, depth)
+    svg = render_diagram(report, "svg", drawn, fold=drawn != "layer")
+    return render_html(report, svg.decode("utf-8"), depth)
+
+
+def render_comparison_page(comparison: Comparison) -> str:
+    """The whole page for a comparison, with the items drawn side by side."""
+    from resnet_inspect.render.diagram import render_diagram
+
+    svg = render_diagram(comparison, "svg")
+    return render_comparison_html(comparison, svg.decode("utf-8"))

@@ -7,6 +7,7 @@ from typing import Any
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from resnet_inspect.render.escape import plain
 from resnet_inspect.render.table import titled_table
 from resnet_inspect.report import Report
 
@@ -40,12 +41,11 @@ def render_latency(report: Report) -> RenderableType:
         "Images/s",
         "TFLOP/s",
         "of peak",
-        "",
     ):
-        table.add_column(column, justify="right" if column else "left")
+        table.add_column(column, justify="right")
     for row in section.get("rows", []):
         if row.get("error"):
-            table.add_row(str(row["batch_size"]), *[""] * 7, Text(row["error"], style="red"))
+            table.add_row(str(row["batch_size"]), plain(row["error"], style="red"), *[""] * 6)
             continue
         cv = Text(f"{row['cv']:.1%}", style="yellow" if row["cv"] > 0.05 else "")
         fraction = f"{row['peak_fraction']:.1%}" if row["peak_fraction"] is not None else "-"
@@ -58,11 +58,14 @@ def render_latency(report: Report) -> RenderableType:
             _f(row["images_per_s"], 1),
             _f(row["tflops"]),
             fraction,
-            "",
         )
     parts: list[RenderableType] = [table]
     if section.get("breakdown"):
-        breakdown = titled_table("Breakdown by top-level module (eager)")
+        batch = section.get("breakdown_batch_size")
+        breakdown = titled_table(
+            f"Breakdown by top-level module at batch {batch} (eager; median per module, "
+            "the same iterations and warm-up as the table)"
+        )
         breakdown.add_column("Module")
         breakdown.add_column("ms", justify="right")
         breakdown.add_column("share", justify="right")

@@ -3,12 +3,14 @@ the spec-vs-model check."""
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from resnet_inspect.errors import UsageError
 from resnet_inspect.render import numbers
+from resnet_inspect.render.escape import SafeTable, plain
 from resnet_inspect.report import LayerRow, Report, StageRow
 
 CONVENTIONS = ("paper", "full")
@@ -22,28 +24,69 @@ def _field(receptive_field: int | None, stride: int | None) -> str:
     return f"{receptive_field} /{stride}" if receptive_field else ""
 
 
-def titled_table(title: str) -> Table:
-    """The house style: a left-aligned title, bold header, no outer border."""
-    return Table(
-        title=title, title_justify="left", header_style="bold", show_edge=False, pad_edge=False
+def titled_table(title: str | Text) -> SafeTable:
+    """The house style: a left-aligned title, bold header, no outer border. Plain-string
+    cells are user-safe (render/escape.py)."""
+    return SafeTable(
+        title=plain(title) if isinstance(title, str) else title,
+        title_justify="left",
+        header_style="bold",
+        show_edge=False,
+        pad_edge=False,
     )
 
 
-def _layer_table(report: Report, depth: str, convention: str) -> Table:
+# The summary's columns: (key, header). `--columns` names them by key.
+COLUMNS = (
+    ("layer", "Layer (module path)"),
+    ("type", "Type"),
+    ("kernel", "Kernel/stride"),
+    ("shape", "Output shape"),
+    ("params", "Params"),
+    ("macs", "MACs"),
+    ("rf", "RF /stride"),
+    ("memory", "Activations"),
+)
+# What a narrow terminal loses first. Layer, params and MACs are always shown.
+DROP_ORDER = ("memory", "rf", "kernel", "type", "shape")
+_LEFT = {"layer", "type", "kernel"}
+
+
+def parse_columns(text: str | None) -> tuple[str, ...] | None:
+    """`--columns layer,params,macs` or `all` -> column keys (None: choose by width)."""
+    if text is None:
+        return None
+    keys = [key for key, _ in COLUMNS]
+    if text.strip() == "all":
+        return tuple(keys)
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [part for part in chosen if part not in keys]
+    if unknown or not chosen:
+        raise UsageError(
+            f"--columns {text!r}: unknown column {', '.join(map(repr, unknown)) or '(none)'}; "
+            f"choose from {', '.join(keys)} or all"
+        )
+    return tuple(key for key in keys if key in chosen)
+
+
+def _layer_table(
+    report: Report, depth: str, convention: str, columns: tuple[str, ...]
+) -> SafeTable:
     table = titled_table(
         f"{report.model} · input {numbers.shape([report.batch_size, *report.input_shape])}"
         f" · {report.dtype} · depth {depth}"
     )
-    table.add_column("Layer (module path)", no_wrap=True)
-    table.add_column("Type", no_wrap=True)
-    table.add_column("Kernel/stride", no_wrap=True)
-    table.add_column("Output shape", justify="right", no_wrap=True)
-    table.add_column("Params", justify="right", no_wrap=True)
-    table.add_column(
-        "MACs" if convention == "paper" else "fvcore flops", justify="right", no_wrap=True
-    )
-    table.add_column("RF /stride", justify="right", no_wrap=True)
-    table.add_column("Activations", justify="right", no_wrap=True)
+    for key, header in COLUMNS:
+        if key in columns:
+            if key == "macs" and convention != "paper":
+                header = "fvcore flops"
+            # Numbers are never cut: they fold onto a second line before rich would shorten.
+            table.add_column(
+                header,
+                justify="left" if key in _LEFT else "right",
+                no_wrap=key in ("layer", "type"),
+                overflow="fold",
+            )
     stages = {stage.name: stage for stage in report.stages if stage.kind == "stage"}
     group_of = _groups(report)
     current: str | None = None
@@ -51,31 +94,32 @@ def _layer_table(report: Report, depth: str, convention: str) -> Table:
         group = group_of.get(row.stage, row.stage)
         if group != current:
             if current in stages and depth != "stage":
-                _subtotal(table, stages[current], convention)
+                _subtotal(table, stages[current], convention, columns)
             if current is not None:
                 table.add_section()
             current = group
         table.add_row(
-            *_cells(row, depth, convention),
+            *_cells(row, depth, convention, columns),
             style="bold" if row.depth == 1 and not row.is_leaf and depth != "stage" else None,
         )
     if current in stages and depth != "stage":
-        _subtotal(table, stages[current], convention)
+        _subtotal(table, stages[current], convention, columns)
     return table
 
 
-def _cells(row: LayerRow, depth: str, convention: str) -> list[str]:
+def _cells(row: LayerRow, depth: str, convention: str, columns: tuple[str, ...]) -> list[str]:
     indent = "  " * (row.depth - 1) if depth != "stage" else ""
-    return [
-        indent + row.name,
-        row.type,
-        numbers.kernel(row.kernel, row.stride, row.groups),
-        numbers.shape(row.output_shape),
-        _ops(row.params),
-        _ops(row.macs if convention == "paper" else row.full_flops),
-        _field(row.receptive_field, row.effective_stride),
-        numbers.size_bytes(row.activation_bytes) if row.activation_bytes else "-",
-    ]
+    cells = {
+        "layer": indent + row.name,
+        "type": row.type,
+        "kernel": numbers.kernel(row.kernel, row.stride, row.groups),
+        "shape": numbers.shape(row.output_shape),
+        "params": _ops(row.params),
+        "macs": _ops(row.macs if convention == "paper" else row.full_flops),
+        "rf": _field(row.receptive_field, row.effective_stride),
+        "memory": numbers.size_bytes(row.activation_bytes) if row.activation_bytes else "-",
+    }
+    return [cells[key] for key in columns]
 
 
 def _groups(report: Report) -> dict[str, str]:
@@ -90,26 +134,25 @@ def _groups(report: Report) -> dict[str, str]:
     }
 
 
-def _subtotal(table: Table, stage: StageRow, convention: str) -> None:
-    table.add_row(
-        Text(f"{stage.name} subtotal ({stage.blocks} blocks)", style="italic cyan"),
-        "",
-        "",
-        numbers.shape(stage.output_shape),
-        Text(numbers.count(stage.params), style="cyan"),
-        Text(
+def _subtotal(table: Table, stage: StageRow, convention: str, columns: tuple[str, ...]) -> None:
+    blocks = f"{stage.blocks} block" + ("" if stage.blocks == 1 else "s")
+    cells: dict[str, str | Text] = {
+        "layer": plain(f"{stage.name} subtotal ({blocks})", style="italic cyan"),
+        "shape": numbers.shape(stage.output_shape),
+        "params": Text(numbers.count(stage.params), style="cyan"),
+        "macs": Text(
             numbers.count(stage.macs if convention == "paper" else stage.full_flops), style="cyan"
         ),
-        _field(stage.receptive_field, stage.effective_stride),
-        "",
-    )
+        "rf": _field(stage.receptive_field, stage.effective_stride),
+    }
+    table.add_row(*[cells.get(key, "") for key in columns])
 
 
-def _totals_panel(report: Report) -> Panel:
+def _totals_panel(report: Report, width: int | None) -> Panel:
     totals = report.totals
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column(justify="right")
+    grid = SafeTable.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(justify="right", no_wrap=True)
     grid.add_column(style="dim")
     grid.add_row("Total params", numbers.count(totals.params), numbers.si(totals.params))
     grid.add_row("Trainable params", numbers.count(totals.trainable_params), "")
@@ -127,8 +170,8 @@ def _totals_panel(report: Report) -> Panel:
         grid.add_row(
             "fvcore flops",
             numbers.count(int(flops["full_total"])),
-            f"{numbers.si(int(flops['full_total']))} full: + batch norm, pooling "
-            f"({flops['engine']})",
+            f"{numbers.si(int(flops['full_total']))} full: + batch norm, pooling; "
+            f"counted by {flops['engine']}",
         )
         uncounted = ", ".join(
             f"{name.removeprefix('aten::')} ×{count}"
@@ -136,11 +179,17 @@ def _totals_panel(report: Report) -> Panel:
         )
         if uncounted:
             grid.add_row("Not counted", "", uncounted)
+    projections = totals.weighted_layers - totals.depth
     grid.add_row(
         "Depth",
         str(totals.depth),
-        f"weighted layers on the main path, as the paper counts; {totals.weighted_layers} with "
-        "projection shortcuts",
+        "weighted layers on the main path, as the paper counts; "
+        + (
+            f"{totals.weighted_layers} with the {projections} projection shortcut"
+            + ("" if projections == 1 else "s")
+            if projections
+            else "no projection shortcuts"
+        ),
     )
     if totals.receptive_field:
         grid.add_row(
@@ -185,7 +234,12 @@ def _totals_panel(report: Report) -> Panel:
         "and biases; fvcore's “flops” are multiply-adds plus batch norm and pooling.",
         style="dim",
     )
-    return Panel(Group(grid, Text(""), note), title="Totals", title_align="left", width=110)
+    return Panel(
+        Group(grid, Text(""), note),
+        title="Totals",
+        title_align="left",
+        width=min(110, width) if width else 110,
+    )
 
 
 def _check_table(report: Report) -> Table:
@@ -205,13 +259,44 @@ def _check_table(report: Report) -> Table:
     return table
 
 
-def render_table(report: Report, depth: str = "block", convention: str = "paper") -> RenderableType:
-    """The summary as a rich renderable (the CLI prints it)."""
-    parts: list[RenderableType] = [
-        _layer_table(report, depth, convention),
-        Text(""),
-        _totals_panel(report),
-    ]
+def render_table(
+    report: Report,
+    depth: str = "block",
+    convention: str = "paper",
+    columns: tuple[str, ...] | None = None,
+    width: int | None = None,
+) -> RenderableType:
+    """The summary as a rich renderable: the layer table, the totals, the check.
+
+    `columns` are keys of COLUMNS (all by default). With `width`, and no explicit `columns`,
+    columns are dropped in DROP_ORDER until the table fits, and a line says which were
+    hidden: a number is never shortened."""
+    chosen = columns or tuple(key for key, _ in COLUMNS)
+    table = _layer_table(report, depth, convention, chosen)
+    hidden: list[str] = []
+    if width and columns is None:
+        for key in DROP_ORDER:
+            if _width_of(table) <= width:
+                break
+            hidden.append(key)
+            chosen = tuple(k for k in chosen if k != key)
+            table = _layer_table(report, depth, convention, chosen)
+    parts: list[RenderableType] = [table]
+    if hidden:
+        names = ", ".join(header for key, header in COLUMNS if key in hidden)
+        parts.append(
+            Text(
+                f"Hidden to fit {width} columns: {names}. --columns all shows every column.",
+                style="dim",
+            )
+        )
+    parts += [Text(""), _totals_panel(report, width)]
     if report.check is not None:
         parts += [Text(""), _check_table(report)]
     return Group(*parts)
+
+
+def _width_of(table: Table) -> int:
+    """The width the table needs to show every cell whole."""
+    console = Console(width=100_000, color_system=None)
+    return console.measure(table).maximum

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from resnet_inspect.spec.schema import BlockOverride, Spec
+from resnet_inspect.spec.schema import BlockOverride, Spec, head_layer_names
 from resnet_inspect.spec.source import Path
 
 Size = tuple[int, int]
@@ -194,10 +194,10 @@ def plan_network(spec: Spec) -> tuple[NetworkPlan, list[PlanIssue]]:
 
     head: list[LayerPlan] = []
     if spec.head is not None:
-        pool_name = "avgpool" if spec.head.pool == "avg" else "global_maxpool"
+        pool_name, fc_name = head_layer_names(spec.head)
         head.append(LayerPlan(pool_name, "global_pool", channels, channels, size, (1, 1)))
         head.append(
-            LayerPlan("fc", "linear", channels, spec.head.classes, (1, 1), (1, 1), bias=True)
+            LayerPlan(fc_name, "linear", channels, spec.head.classes, (1, 1), (1, 1), bias=True)
         )
     plan = NetworkPlan(spec.input, tuple(stem), tuple(blocks), tuple(head), channels, size)
     return plan, issues

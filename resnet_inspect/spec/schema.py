@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -59,6 +60,24 @@ MAX_SPATIAL = 100_000  # input height and width
 MAX_WINDOW = 255  # kernel, stride, padding
 MAX_BLOCKS = 10_000  # blocks in the whole network
 MAX_STAGES = 64
+MAX_BATCH_SIZE = 1_000_000  # --batch-size and the N of a 4-D input shape
+MAX_STEM_LAYERS = 256
+
+# Names a stem layer cannot take: every attribute a torch.nn.Module has (tests keep this equal
+# to dir(torch.nn.Module) of the installed torch) and the built network's own attributes. Names
+# starting with "_" are refused too (private and special names).
+MODULE_ATTRIBUTES = frozenset(
+    "T_destination add_module apply bfloat16 buffers call_super_init children compile cpu cuda "
+    "double dump_patches eval extra_repr float forward get_buffer get_extra_state get_parameter "
+    "get_submodule half ipu load_state_dict modules mtia named_buffers named_children "
+    "named_modules named_parameters parameters register_backward_hook register_buffer "
+    "register_forward_hook register_forward_pre_hook register_full_backward_hook "
+    "register_full_backward_pre_hook register_load_state_dict_post_hook "
+    "register_load_state_dict_pre_hook register_module register_parameter "
+    "register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state "
+    "set_submodule share_memory state_dict to to_empty train type xpu zero_grad training "
+    "stem_names stage_names head_names".split()
+)
 
 
 @dataclass(frozen=True)
@@ -96,6 +115,11 @@ class Head:
     classes: int = 1000
 
 
+def head_layer_names(head: Head) -> tuple[str, str]:
+    """The module names of the head's global pool and classifier (torchvision's for avg)."""
+    return ("avgpool" if head.pool == "avg" else "global_maxpool", "fc")
+
+
 @dataclass(frozen=True)
 class Spec:
     """A validated network description. Field names are the YAML keys."""
@@ -127,14 +151,35 @@ def _jsonable(value: Any) -> Any:
 
 
 def did_you_mean(word: str, choices: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    """A hint for a misspelt word. A word that only looks like a choice (a Cyrillic 'а' for a
+    Latin 'a') is told which characters are not what they seem."""
+    word = str(word)[:200]
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    foreign = [char for char in dict.fromkeys(word) if not char.isascii()]
+    if foreign and all(choice.isascii() for choice in choices):
+        named = ", ".join(_describe_character(char) for char in foreign[:3])
+        return f"it contains {named}" + (f"; did you mean {close[0]!r}?" if close else "")
     return f"did you mean {close[0]!r}?" if close else ""
+
+
+def _describe_character(char: str) -> str:
+    """ "a Cyrillic 'а' (U+0430)" for a character that is not ASCII."""
+    name = unicodedata.name(char, "")
+    script = name.split()[0].capitalize() if name else "non-ASCII"
+    article = "an" if script[:1].lower() in "aeiou" else "a"
+    shown = char if char.isprintable() and not unicodedata.combining(char) else ""
+    return (
+        f"{article} {script} {shown!r} (U+{ord(char):04X})"
+        if shown
+        else (f"{article} {script} character (U+{ord(char):04X})")
+    )
 
 
 class _Parser:
     def __init__(self, source: SourceMap) -> None:
         self.source = source
         self.problems: list[Problem] = []
+        self.head_names: tuple[str, ...] = ()  # the names the head's layers will take
 
     def fail(self, path: Path, message: str, hint: str = "", at_key: bool = False) -> None:
         self.problems.append(self.source.problem(path, message, hint, at_key=at_key))
@@ -143,7 +188,7 @@ class _Parser:
     def keys(self, value: dict[str, Any], allowed: tuple[str, ...], path: Path, what: str) -> None:
         for key in value:
             if key not in allowed:
-                hint = _KEY_HINTS.get(str(key)) or did_you_mean(str(key), allowed)
+                hint = _KEY_HINTS.get(str(key)) or _key_hint(str(key), allowed)
                 hint = hint or f"allowed: {', '.join(allowed)}"
                 self.fail((*path, key), f"unknown key in {what}", hint, at_key=True)
 
@@ -226,9 +271,11 @@ class _Parser:
         )
         groups = self.integer(raw.get("groups", 1), ("groups",), what="groups")
         bias = self.boolean(raw.get("bias", False), ("bias",))
+        head = self.head(raw.get("head", {}), ("head",))
+        if isinstance(head, Head):
+            self.head_names = head_layer_names(head)
         stem = self.stem(raw.get("stem"), ("stem",), bool(bias)) if "stem" in raw else None
         stages = self.stages(raw.get("stages"), ("stages",), block) if "stages" in raw else None
-        head = self.head(raw.get("head", {}), ("head",))
 
         if block == "basic" and groups not in (None, 1):
             self.fail(
@@ -282,6 +329,11 @@ class _Parser:
                 "e.g. - {conv: 64, kernel: 7, stride: 2}",
             )
             return None
+        if len(value) > MAX_STEM_LAYERS:
+            self.fail(
+                path, f"{len(value):,} stem layers is more than the limit of {MAX_STEM_LAYERS}"
+            )
+            return None
         layers: list[StemLayer] = []
         counts: dict[str, int] = {}
         ok = True
@@ -324,12 +376,26 @@ class _Parser:
         kind = kinds[0]
         self.keys(item, STEM_KEYS[kind], path, f"{kind} stem layer")
         counts[kind] = counts.get(kind, 0) + 1
-        name = item.get("name", _default_stem_name(kind, counts))
+        name = item.get("name", _default_stem_name(kind, counts, self.head_names))
         if not isinstance(name, str) or not name.isidentifier():
             self.fail((*path, "name"), f"layer name must be a Python identifier, got {_show(name)}")
             return None
-        if name in ("fc", "avgpool", "global_maxpool") or re.fullmatch(r"layer\d+", name):
-            self.fail((*path, "name"), f"layer name {name!r} is reserved for the stages and head")
+        if name.startswith("_") or name in MODULE_ATTRIBUTES:
+            self.fail(
+                (*path, "name"),
+                f"layer name {name!r} is reserved: every torch module has an attribute of that name"
+                if not name.startswith("_")
+                else f"layer name {name!r} starts with '_', which torch reserves",
+                f"e.g. stem_{name.strip('_') or 'layer'}",
+            )
+            return None
+        if name in self.head_names or re.fullmatch(r"layer\d+", name):
+            self.fail(
+                (*path, "name"),
+                f"layer name {name!r} is the name of a "
+                + ("head layer" if name in self.head_names else "stage"),
+                "choose another name, or head: none",
+            )
             return None
         if kind == "conv":
             out_channels = self.integer(item["conv"], (*path, "conv"), what="conv filters")
@@ -522,6 +588,35 @@ _KEY_HINTS = {
     "width_factor": "write the widened inner filters, e.g. [128, 128, 256] for Wide ResNet-50-2",
 }
 
+# Where each key belongs, for a key written at the wrong level.
+_KEY_HOMES: dict[str, tuple[tuple[str, ...], str]] = {
+    "spec": (TOP_KEYS, "at the top level of the spec"),
+    "stage": (STAGE_KEYS, "in each entry of stages: - {filters: [...], blocks: 3, stride: 2}"),
+    "block entry": (BLOCK_KEYS, "in a per-block entry of a stage's blocks: list"),
+    "head": (HEAD_KEYS, "under head: {pool: avg, classes: 1000}"),
+    "stem layer": (
+        tuple(sorted({key for keys in STEM_KEYS.values() for key in keys})),
+        "in a stem layer: - {conv: 64, kernel: 7, stride: 2}",
+    ),
+}
+
+
+def _key_hint(key: str, allowed: tuple[str, ...]) -> str:
+    """Where a misplaced key belongs and what a misspelt one may be; a near-certain spelling
+    fix (one letter off: block/blocks) comes first, else where the key belongs."""
+    elsewhere, spelling = _belongs_elsewhere(key, allowed), did_you_mean(key, allowed)
+    close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.9)
+    if elsewhere and spelling:
+        return f"{spelling} {elsewhere}" if close else f"{elsewhere}; or {spelling}"
+    return elsewhere or spelling
+
+
+def _belongs_elsewhere(key: str, allowed: tuple[str, ...]) -> str:
+    """ "'stride' belongs in each entry of stages: …" for a valid key at the wrong level."""
+    homes = [where for keys, where in _KEY_HOMES.values() if key in keys and keys != allowed]
+    return f"{key!r} belongs {' or '.join(homes[:2])}" if homes else ""
+
+
 _STEM_EXAMPLES = {
     "conv": "e.g. - {conv: 64, kernel: 7, stride: 2}",
     "maxpool": "e.g. - {maxpool: 3, stride: 2}",
@@ -530,23 +625,26 @@ _STEM_EXAMPLES = {
 }
 
 
-def _default_stem_name(kind: str, counts: dict[str, int]) -> str:
+def _default_stem_name(kind: str, counts: dict[str, int], taken: tuple[str, ...] = ()) -> str:
     # torchvision's names: conv1, bn1, relu, maxpool. A second conv is conv2 and its BN bn2.
     if kind in ("conv", "bn"):
         return f"{kind}{counts[kind]}"
-    return kind if counts[kind] == 1 else f"{kind}{counts[kind]}"
+    name = kind if counts[kind] == 1 else f"{kind}{counts[kind]}"
+    return f"stem_{name}" if name in taken else name  # the head's pool is `avgpool`
 
 
 def _show(value: Any) -> str:
+    """A value as a message shows it: short, whatever the document held."""
     if isinstance(value, str):
-        return repr(value)
+        return repr(value) if len(value) <= 60 else repr(value[:57]) + "…"
     if value is None:
         return "nothing"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
         return f"a list of {len(value)}"
-    return repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def _position(problem: Problem) -> tuple[str, int, int]:

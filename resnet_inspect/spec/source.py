@@ -8,8 +8,10 @@ that an alias bomb or a deeply nested document is refused quickly with bounded m
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +33,16 @@ _SCALAR_TAGS = {
     "tag:yaml.org,2002:null",
 }
 _SEQ_TAG = "tag:yaml.org,2002:seq"
+# Plain scalars PyYAML would read as something else that a spec never wants: kept as text.
+_IMPLICIT_AS_TEXT = {"tag:yaml.org,2002:timestamp"}
+# Explicit tags of standard YAML types that a spec does not take, in plain words.
+_TAG_NAMES = {
+    "tag:yaml.org,2002:timestamp": "a date (!!timestamp)",
+    "tag:yaml.org,2002:binary": "binary data (!!binary)",
+    "tag:yaml.org,2002:set": "a set (!!set)",
+    "tag:yaml.org,2002:omap": "an ordered map (!!omap)",
+    "tag:yaml.org,2002:pairs": "a list of pairs (!!pairs)",
+}
 _TAG_HINT = "specs are plain YAML; tags are refused and never run"
 _MAP_TAG = "tag:yaml.org,2002:map"
 
@@ -97,8 +109,9 @@ class SourceMap:
 class _Composer:
     """Turns composed YAML nodes into values, counting nodes to stop alias bombs."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, text: str = "") -> None:
         self.file = file
+        self.text = text
         self.nodes = 0
         self.source = SourceMap(file)
         self.problems: list[Problem] = []
@@ -140,11 +153,25 @@ class _Composer:
                 ]
             )
         self.source.locations[path] = self._where(node)
+        explicit = self.text[node.start_mark.index : node.start_mark.index + 1] == "!"
+        if isinstance(node, yaml.ScalarNode) and not explicit and node.tag in _IMPLICIT_AS_TEXT:
+            return node.value  # 2024-01-01 is text here, as YAML 1.2 reads it
         if node.tag not in (*_SCALAR_TAGS, _SEQ_TAG, _MAP_TAG):
-            self._fail(node, path, f"YAML tag {node.tag!r} is not allowed", _TAG_HINT)
+            what = _TAG_NAMES.get(node.tag)
+            if what:
+                self._fail(node, path, f"{what} is not allowed in a spec", "write plain text")
+            else:
+                shown = node.tag.replace("tag:yaml.org,2002:", "!!")
+                self._fail(node, path, f"YAML tag {shown[:60]!r} is not allowed", _TAG_HINT)
             return None
         if isinstance(node, yaml.ScalarNode):
-            return self._scalar_loader.construct_object(node)
+            try:
+                return self._scalar_loader.construct_object(node)
+            except Exception:  # an explicit tag with a value it cannot take: !!int "x"
+                tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+                value = node.value if len(node.value) <= 40 else node.value[:37] + "…"
+                self._fail(node, path, f"{value!r} is not a valid {tag}", "remove the tag")
+                return None
         if isinstance(node, yaml.SequenceNode):
             return [self.value(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):
@@ -182,15 +209,23 @@ def _line_col(node: yaml.Node) -> tuple[int, int]:
 
 
 def read_text(file: str) -> str:
-    """Read a spec file as UTF-8 text, refusing what cannot be a spec."""
-    if os.path.isdir(file):
-        raise SpecError.for_file(file, "is a directory, not a spec file")
+    """Read a spec file as UTF-8 text, refusing what cannot be a spec: only a regular file is
+    ever opened (a FIFO, /dev/stdin or a device would block or never end)."""
     try:
-        size = os.path.getsize(file)
-        if size > MAX_FILE_BYTES:
-            raise SpecError.for_file(
-                file, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
-            )
+        info = os.stat(file)
+    except FileNotFoundError:
+        raise SpecError.for_file(file, "no such file") from None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise SpecError.for_file(file, "symbolic link loop") from None
+        raise SpecError.for_file(file, f"cannot read: {err.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise SpecError.for_file(file, f"is {_kind_of(info.st_mode)}, not a spec file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise SpecError.for_file(
+            file, f"file is {info.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
+        )
+    try:
         with open(file, "rb") as handle:
             data = handle.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
@@ -199,6 +234,8 @@ def read_text(file: str) -> str:
         raise SpecError.for_file(file, "permission denied") from None
     except OSError as err:
         raise SpecError.for_file(file, f"cannot read: {err.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise SpecError.for_file(file, f"file is over the limit of {MAX_FILE_BYTES:,} bytes")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -209,21 +246,121 @@ def read_text(file: str) -> str:
         ) from None
 
 
+def _kind_of(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def _count_values(text: str, file: str) -> None:
+    """Refuse a document of more than MAX_NODES values before composing it: a streaming count
+    of parser events (with libyaml where PyYAML has it) that stops at the limit. Syntax errors
+    are left to the composer, which reports them in full."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    counted = 0
+    try:
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, _VALUE_EVENTS):
+                counted += 1
+                if counted > MAX_NODES:
+                    mark = event.start_mark
+                    raise SpecError(
+                        [
+                            Problem(
+                                file,
+                                mark.line + 1,
+                                mark.column + 1,
+                                "",
+                                f"document has more than {MAX_NODES:,} values",
+                                "a spec needs a few hundred; this is not a network description",
+                            )
+                        ]
+                    )
+    except yaml.YAMLError:
+        return
+
+
+_VALUE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
+
+# PyYAML's messages, in plain words. Keys are fragments of PyYAML's problem text.
+_PLAIN_YAML = (
+    (
+        "expected <block end>, but found",
+        "this line is indented differently from the lines before it; keys of one mapping must "
+        "start in the same column",
+    ),
+    (
+        "mapping values are not allowed here",
+        "unexpected ':'; a value that contains ': ' must be quoted, or the line above is "
+        "missing a key",
+    ),
+    ("could not find expected ':'", "expected 'key: value' on this line"),
+    (
+        "did not find expected key",
+        "expected a key here; check the indentation of this line",
+    ),
+    (
+        "did not find expected '-' indicator",
+        "expected a list item ('- …') at this indentation",
+    ),
+    ("expected ',' or ']'", "a list in [brackets] is not closed, or lacks a comma"),
+    ("expected ',' or '}'", "a mapping in {braces} is not closed, or lacks a comma"),
+    ("found unexpected end of stream", "the file ends inside a quoted string or a bracket"),
+    ("found undefined alias", "an alias (*name) is used before its anchor (&name)"),
+    ("found character '\\t' that cannot start any token", "indent with spaces, not tabs"),
+    ("found unknown escape character", "unknown escape in a double-quoted string"),
+    ("while parsing a block mapping", "this mapping is not indented consistently"),
+)
+
+
+def _plain_yaml_message(problem: str) -> str:
+    for fragment, plain in _PLAIN_YAML:
+        if fragment in problem:
+            return plain
+    return problem
+
+
+def _context_name(context: str) -> str:
+    """'while parsing a block mapping' -> 'mapping'."""
+    for word in ("mapping", "sequence", "collection", "quoted scalar"):
+        if word in context:
+            return {
+                "sequence": "list",
+                "collection": "list",
+                "quoted scalar": "quoted string",
+            }.get(word, word)
+    return "construct"
+
+
 def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
     """Parse one YAML document into plain values and its source map."""
     if len(text.encode("utf-8")) > MAX_FILE_BYTES:
         raise SpecError.for_file(file, f"document exceeds {MAX_FILE_BYTES:,} bytes")
+    _count_values(text, file)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        message = err.problem or err.context or "invalid YAML"
-        if err.context and err.context_mark and err.problem:
-            message = (
-                f"{err.context} (line {err.context_mark.line + 1}, column "
-                f"{err.context_mark.column + 1}): {err.problem}"
+        message = _plain_yaml_message(err.problem or "") if err.problem else ""
+        if not message:
+            message = err.context or "invalid YAML"
+        if (
+            err.context
+            and err.context_mark
+            and err.problem_mark
+            and (err.context_mark.line != err.problem_mark.line)
+        ):
+            message += (
+                f" (the {_context_name(err.context)} starts at line {err.context_mark.line + 1})"
             )
-        if "'\\t'" in message or "\t" in message:
+        if "'\\t'" in (err.problem or "") and "tabs" not in message:
             message += "; indent with spaces, not tabs"
         raise SpecError(
             [
@@ -258,7 +395,7 @@ def load_yaml(text: str, file: str) -> tuple[Any, SourceMap]:
         raise SpecError.for_file(file, "document is nested too deeply") from None
     if node is None:
         raise SpecError.for_file(file, "file is empty", "start from: resnet-inspect spec resnet50")
-    composer = _Composer(file)
+    composer = _Composer(file, text)
     value = composer.value(node, ())
     if composer.problems:
         raise SpecError(composer.problems)
