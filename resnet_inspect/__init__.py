@@ -1,11 +1,21 @@
 """resnet-inspect: a YAML description of a residual network -> a real PyTorch model and its costs.
 
-The public API. torch is imported only when a function that needs it is called.
+The public API: everything the command line does is a call here. torch, rich and graphviz are
+imported only when a function that needs them is called.
+
+    import resnet_inspect as ri
+    report = ri.summarize("resnet50", input_shape="3x224x224")  # a Report (shows itself)
+    report.totals.params, report.totals.macs                   # 25557032, 4089184256
+    ri.render_table(report)                                    # the summary table (rich)
+    ri.render_diagram(report, "svg")                           # the drawing, as bytes
+    ri.render_html(report)                                     # the self-contained page
+    ri.compare(["bottleneck", "plain"])                        # a Comparison
+    ri.analyze(my_model, (1, 3, 224, 224))                     # any nn.Module
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import typing as _typing
 
 from resnet_inspect.errors import (
     AnalysisError,
@@ -14,36 +24,51 @@ from resnet_inspect.errors import (
     RenderError,
     ResnetInspectError,
     SpecError,
+    UsageError,
 )
+from resnet_inspect.report import Comparison, Report
 from resnet_inspect.spec import Spec, load_spec, preset_names
 
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from rich.console import RenderableType
     from torch import nn
 
-    from resnet_inspect.report import Report
+Shape = _typing.Union[str, "Sequence[int]"]
 
 
 def build_model(
-    target: Any, *, seed: int = 0, device: Any = "cpu", force: bool = False
+    target: str | Spec, *, seed: int = 0, device: str = "cpu", force: bool = False
 ) -> nn.Module:
-    """Build the torch model a spec, spec file or preset describes (see build.network)."""
+    """The torch model a spec, spec file or preset name describes, with torchvision's
+    state_dict names and initialisation from `seed` (the global random state is untouched).
+    A model whose weights need more than half the machine's memory raises BuildError unless
+    `force`."""
     from resnet_inspect.build import build_model as _build
 
     return _build(target, seed=seed, device=device, force=force)
 
 
 def summarize(
-    target: Any,
+    target: str | Spec,
     *,
-    input_shape: Any = None,
-    batch_size: int = 1,
+    input_shape: Shape | None = None,
+    batch_size: int | None = None,
     dtype: str = "float32",
     check: bool = False,
     fvcore: bool = False,
 ) -> Report:
-    """The Report of a spec, spec file or preset (see pipeline.summarize)."""
+    """The Report of a spec, spec file or preset name, from one pass on the meta device (no
+    weights or activations are allocated).
+
+    `input_shape`: "3x224x224", (3, 224, 224), "224x224" (the spec's channels) or a 4-D shape
+    whose first number is the batch; default the spec's input. `batch_size`: default 1.
+    `dtype`: "float32", "bfloat16" or "float16" (byte sizes). `check`: add the spec's closed-form
+    arithmetic beside the model's counts. `fvcore`: count FLOPs with fvcore itself (slower).
+    Raises SpecError (every problem, located) or UsageError."""
     from resnet_inspect.pipeline import summarize as _summarize
 
     return _summarize(
@@ -58,30 +83,110 @@ def summarize(
 
 def analyze(
     model: nn.Module,
-    input_shape: Any,
+    input_shape: Shape = (3, 224, 224),
     *,
-    batch_size: int = 1,
+    batch_size: int | None = None,
     dtype: str = "float32",
     fvcore: bool = False,
 ) -> Report:
-    """The Report of any nn.Module; the model itself is left unchanged (see pipeline.analyze)."""
+    """The Report of any nn.Module, which is left unchanged (the analysis runs on a meta-device
+    copy). `input_shape` as for summarize: (3, 224, 224), "3x224x224" or (1, 3, 224, 224)."""
     from resnet_inspect.pipeline import analyze as _analyze
 
-    return _analyze(model, tuple(input_shape), batch_size=batch_size, dtype=dtype, fvcore=fvcore)
+    return _analyze(model, input_shape, batch_size=batch_size, dtype=dtype, fvcore=fvcore)
+
+
+def compare(
+    targets: list[str],
+    *,
+    input_shape: Shape | None = None,
+    batch_size: int | None = None,
+    dtype: str = "float32",
+    baseline: str | None = None,
+) -> Comparison:
+    """Two or more specs, files or presets (networks or single blocks) side by side, with
+    what differs from the baseline (the first unless named) module by module and key by key."""
+    from resnet_inspect.pipeline import compare as _compare
+
+    return _compare(
+        targets, input_shape=input_shape, batch_size=batch_size, dtype=dtype, baseline=baseline
+    )
+
+
+def render_table(
+    report: Report,
+    depth: str = "block",
+    convention: str = "paper",
+    columns: tuple[str, ...] | None = None,
+    width: int | None = None,
+) -> RenderableType:
+    """The summary table (rows at `depth`: stage, block or layer), the totals and the check, as
+    a rich renderable: `rich.print(...)` or a notebook shows it. With `width`, columns that do
+    not fit are dropped (a line says which); `columns` picks them (see render/table.py)."""
+    from resnet_inspect.render.table import render_table as _render
+
+    return _render(report, depth, convention, columns, width)
+
+
+def render_comparison(
+    comparison: Comparison, by: str = "overview", diff: bool = False
+) -> RenderableType:
+    """The comparison tables as a rich renderable; `by` is "overview", "stage" or "module";
+    `diff` adds the spec keys that differ."""
+    from resnet_inspect.render.compare import render_comparison as _render
+
+    return _render(comparison, by, diff)
+
+
+def render_diagram(
+    item: Report | Comparison,
+    fmt: str = "svg",
+    *,
+    depth: str | None = None,
+    fold: bool = False,
+    rankdir: str = "TB",
+) -> bytes:
+    """The drawing of a report (or of a comparison's items side by side) as the contents of
+    an svg, png, jpg, pdf or dot file. Needs Graphviz's dot or the bundled graphviz-pure."""
+    from resnet_inspect.render.diagram import render_diagram as _render
+
+    return _render(item, fmt, depth, fold, rankdir)
+
+
+def render_html(item: Report | Comparison, depth: str = "block") -> str:
+    """The self-contained HTML page of a report or a comparison (what `report` and
+    `compare --html` write)."""
+    from resnet_inspect.render.html import render_comparison_page, render_report_page
+
+    if isinstance(item, Comparison):
+        return render_comparison_page(item)
+    return render_report_page(item, depth)
 
 
 __all__ = [
     "AnalysisError",
     "BuildError",
+    "Comparison",
     "DeviceError",
     "RenderError",
+    "Report",
     "ResnetInspectError",
     "Spec",
     "SpecError",
+    "UsageError",
     "__version__",
     "analyze",
     "build_model",
+    "compare",
     "load_spec",
     "preset_names",
+    "render_comparison",
+    "render_diagram",
+    "render_html",
+    "render_table",
     "summarize",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -86,8 +86,16 @@ class Totals:
     conv_weights: int = 0  # convolution weights only: no bias, no BN (the notes' 69,632)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Report:
+    """Everything resnet-inspect knows about one model at one input: per-module rows
+    (`layers`), per-stage rows (`stages`), `totals`, and the flops, memory, check, latency and
+    graph sections. JSON-native values only; `to_json()` is the `summary --format json` text.
+
+    In a notebook a Report displays itself: the totals and the stage table as HTML
+    (`_repr_html_`), the summary table under rich (`__rich__`); `html(diagram=True)` adds the
+    drawing. `to_pandas()` gives one DataFrame row per module (pandas needed)."""
+
     model: str
     source: str
     input_shape: list[int]  # [C, H, W]
@@ -113,7 +121,42 @@ class Report:
     report_version: int = REPORT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as plain dicts and lists (what the JSON holds)."""
         return asdict(self)
+
+    def to_json(self) -> str:
+        """The report as the JSON text `summary --format json` prints (schema in the README)."""
+        from resnet_inspect.render.data import render_json
+
+        return render_json(self)
+
+    def to_pandas(self, depth: str | None = None) -> Any:
+        """One pandas DataFrame row per module, with the JSON's per-layer columns: every module
+        that ran, or those of `depth` ("stage", "block", "layer"). Needs pandas."""
+        rows = self.layers if depth is None else self.layers_at(depth)
+        return _data_frame([dict(row.__dict__) for row in rows])
+
+    def html(self, diagram: bool = False, depth: str = "block") -> HtmlFragment:
+        """The totals and the stage table as an HTML fragment (a notebook shows it); with
+        `diagram`, the drawing above them (needs a Graphviz renderer, see render/diagram.py)."""
+        from resnet_inspect.render.html import render_fragment
+
+        return HtmlFragment(render_fragment(self, diagram, depth))
+
+    def _repr_html_(self) -> str:
+        return str(self.html())
+
+    def __rich__(self) -> Any:
+        from resnet_inspect.render.table import render_table
+
+        return render_table(self)
+
+    def __repr__(self) -> str:
+        shape = "×".join(str(d) for d in [self.batch_size, *self.input_shape])
+        return (
+            f"<Report {self.model!r}: input {shape}, {self.totals.params:,} params, "
+            f"{self.totals.macs:,} MACs, {len(self.layers)} modules>"
+        )
 
     def layers_at(self, depth: str) -> list[LayerRow]:
         """Rows for a summary level: 'stage' (model children), 'block', or 'layer' (leaves)."""
@@ -125,10 +168,11 @@ class Report:
         ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Comparison:
     """Several Reports side by side, with what differs from the baseline (the first item unless
-    chosen): module by module (params and MACs) and spec key by key."""
+    chosen): module by module (params and MACs) and spec key by key. Displays itself in a
+    notebook like a Report; `to_json()` is `compare --format json`."""
 
     items: list[Report]
     baseline: int
@@ -145,3 +189,57 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def to_json(self) -> str:
+        """The comparison as the JSON text `compare --format json` prints."""
+        from resnet_inspect.render.compare import render_comparison_json
+
+        return render_comparison_json(self)
+
+    def to_pandas(self) -> Any:
+        """One DataFrame row per item: name, params, MACs, FLOPs, conv weights (needs pandas)."""
+        return _data_frame(
+            [
+                {
+                    "model": item.model,
+                    "source": item.source,
+                    "params": item.totals.params,
+                    "conv_weights": item.totals.conv_weights,
+                    "macs": item.totals.macs,
+                    "flops": item.totals.flops,
+                    "depth": item.totals.depth,
+                }
+                for item in self.items
+            ]
+        )
+
+    def _repr_html_(self) -> str:
+        from resnet_inspect.render.html import render_comparison_fragment
+
+        return render_comparison_fragment(self)
+
+    def __rich__(self) -> Any:
+        from resnet_inspect.render.compare import render_comparison
+
+        return render_comparison(self)
+
+    def __repr__(self) -> str:
+        names = ", ".join(repr(item.model) for item in self.items)
+        return f"<Comparison of {names}; baseline {self.items[self.baseline].model!r}>"
+
+
+class HtmlFragment(str):
+    """HTML text that a notebook displays as HTML."""
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+
+def _data_frame(records: list[dict[str, Any]]) -> Any:
+    try:
+        import pandas
+    except ImportError:
+        raise ImportError(
+            "to_pandas() needs pandas: pip install pandas (or use to_dict() / to_json())"
+        ) from None
+    return pandas.DataFrame.from_records(records)

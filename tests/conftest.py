@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -21,3 +24,15 @@ def write_spec(tmp_path: Path):
         return str(path)
 
     return write
+
+
+def tool(name: str) -> str:
+    """A command installed with the test dependencies: beside this Python (the virtual
+    environment's bin, whether or not it is on PATH), else on PATH; else the test is skipped."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        pytest.skip(f"{name} is not installed beside {sys.executable} or on PATH")
+    return found

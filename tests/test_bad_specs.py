@@ -139,7 +139,7 @@ EXPECTED = {
         "{dir}syntax_unclosed_quote.yaml:3:1: YAML syntax error: the file ends inside a quoted string or a bracket (the quoted string starts at line 1)",
     ],
     "too_many_blocks.yaml": [
-        "{dir}too_many_blocks.yaml:6:33: stages.0.blocks: blocks 20,000 is more than the limit of 10,000",
+        "{dir}too_many_blocks.yaml:6:33: stages.0.blocks: blocks 20,000 is more than the limit of 1,000",
     ],
     "unknown_block_entry.yaml": [
         "{dir}unknown_block_entry.yaml:6:46: stages.0.blocks.1: unknown block entry 'idenity_block' (did you mean 'identity_block'?)",

@@ -10,7 +10,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from conftest import REFERENCE, ROOT
+from conftest import REFERENCE, ROOT, tool
 from resnet_inspect.cli import cli
 
 
@@ -197,7 +197,7 @@ def test_fast_commands_do_not_import_torch(args):
 
 def test_console_script_runs():
     result = subprocess.run(
-        ["resnet-inspect", "summary", "examples/r50.yaml", "--depth", "stage"],
+        [tool("resnet-inspect"), "summary", "examples/r50.yaml", "--depth", "stage"],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -212,7 +212,7 @@ def test_json_is_byte_identical_across_runs(tmp_path):
         target = tmp_path / f"run{run_index}.json"
         subprocess.run(
             [
-                "resnet-inspect",
+                tool("resnet-inspect"),
                 "summary",
                 "resnext50_32x4d",
                 "--format",

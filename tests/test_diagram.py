@@ -9,7 +9,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from conftest import ROOT
+from conftest import ROOT, tool
 from resnet_inspect import summarize
 from resnet_inspect.cli import cli
 from resnet_inspect.render.diagram import render_dot, to_dot
@@ -89,8 +89,7 @@ def test_cli_writes_svg_png_dot(tmp_path):
 @pytest.fixture
 def without_system_graphviz(monkeypatch):
     """PATH without Graphviz's dot (graphviz-pure, installed with resnet-inspect, stays)."""
-    pure = shutil.which("graphviz-pure")
-    assert pure, "graphviz-pure is a dependency of resnet-inspect"
+    pure = tool("graphviz-pure")
     keep = [
         d
         for d in os.environ["PATH"].split(os.pathsep)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 
 import pytest
 import torch
@@ -65,30 +66,79 @@ def test_thread_count_is_restored():
     assert torch.get_num_threads() == before
 
 
-def test_min_time_keeps_sampling():
+class FakeClock:
+    """time.perf_counter for the latency module: time passes only when a Tick module runs, so
+    the figures are exact whatever the machine is doing."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def __deepcopy__(self, memo: dict) -> FakeClock:
+        return self  # the model is copied for timing; the clock stays one
+
+
+class Tick(torch.nn.Module):
+    """A layer that takes exactly `seconds` on the fake clock."""
+
+    def __init__(self, clock: FakeClock, seconds: float) -> None:
+        super().__init__()
+        self.clock, self.seconds = clock, seconds
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.clock.now += self.seconds
+        return x
+
+
+def timed(monkeypatch, *seconds: float) -> tuple[FakeClock, torch.nn.Module]:
+    clock = FakeClock()
+    monkeypatch.setattr(latency_module.time, "perf_counter", clock)
+    children = {f"part{i}": Tick(clock, value) for i, value in enumerate(seconds)}
+    return clock, torch.nn.Sequential(OrderedDict(children))
+
+
+def measure(model: torch.nn.Module, **options) -> dict:
+    from resnet_inspect.pipeline import LatencyOptions, analyze
+
+    report = analyze(model, (3, 4, 4), latency=LatencyOptions(device="cpu", **options))
+    return report.latency
+
+
+def test_min_time_keeps_sampling(monkeypatch):
+    # Each forward takes 62.5 ms of fake time (1/16 s, exact in binary): with one iteration
+    # asked for and a minimum of 0.25 s, the loop samples until 0.25 s have passed: 4 samples.
+    _, model = timed(monkeypatch, 0.0625)
+    section = measure(model, warmup=0, iters=1, min_time_s=0.25)
+    assert section["rows"][0]["samples"] == 4
+    assert section["rows"][0]["median_ms"] == pytest.approx(62.5)
+
+
+def test_breakdown_names_its_batch_and_agrees_with_the_table(monkeypatch):
+    # part0 takes 2 ms, part1 3 ms: the table's median is 5 ms, and the breakdown, timed the
+    # same way, says 2 + 3 + 0 = 5 at the first batch size.
+    _, model = timed(monkeypatch, 0.002, 0.003)
+    section = measure(model, batch_sizes=(2, 4), warmup=1, iters=5, breakdown=True)
+    assert section["breakdown_batch_size"] == 2
+    rows = {row["name"]: row["ms"] for row in section["breakdown"]}
+    assert list(rows) == ["part0", "part1", "other", "whole model"]
+    assert rows["part0"] == pytest.approx(2.0) and rows["part1"] == pytest.approx(3.0)
+    assert rows["other"] == pytest.approx(0.0, abs=1e-9)
+    assert rows["whole model"] == pytest.approx(section["rows"][0]["median_ms"])
+    assert section["rows"][0]["median_ms"] == pytest.approx(5.0)
+
+
+def test_breakdown_table_says_which_batch():
     result = run(
-        "latency",
-        "cifar_resnet20",
-        "--warmup",
-        "0",
-        "--iters",
-        "1",
-        "--min-time",
-        "0.2",
-        "--format",
-        "json",
+        "latency", "cifar_resnet20", "--batch-size", "2,4", *QUICK, "--breakdown", "--threads", "1"
     )
-    assert json.loads(result.stdout)["latency"]["rows"][0]["samples"] > 1
-
-
-def test_breakdown_parts_add_up_to_the_whole():
-    result = run("latency", "cifar_resnet20", *QUICK, "--breakdown", "--format", "json")
-    rows = json.loads(result.stdout)["latency"]["breakdown"]
-    names = [row["name"] for row in rows]
-    assert names[:3] == ["conv1", "bn1", "relu"] and names[-2:] == ["other", "whole model"]
-    parts = sum(row["ms"] for row in rows[:-1])
-    assert parts == pytest.approx(rows[-1]["ms"])
-    assert rows[-2]["ms"] < 0.5 * rows[-1]["ms"]  # almost all of the time is inside a module
+    assert result.exit_code == 0, result.output
+    assert "Breakdown at batch 2" in result.stdout
+    names = json.loads(
+        run("latency", "cifar_resnet20", *QUICK, "--breakdown", "--format", "json").stdout
+    )["latency"]["breakdown"]
+    assert [row["name"] for row in names][:3] == ["conv1", "bn1", "relu"]
 
 
 def fail_second_batch(monkeypatch, error: BaseException) -> None:
@@ -154,3 +204,58 @@ def test_peak_fraction_from_the_option():
     result = run("latency", "cifar_resnet20", *QUICK, "--peak-tflops", "2", "--format", "json")
     row = json.loads(result.stdout)["latency"]["rows"][0]
     assert row["peak_fraction"] == pytest.approx(row["tflops"] / 2)
+
+
+def test_device_names_are_checked_before_torch_is_asked():
+    result = run("latency", "cifar_resnet20", "--device", "gpu")
+    assert result.exit_code == 2
+    assert result.stderr == "--device 'gpu': use cpu, cuda, cuda:N, mps; did you mean 'cuda'?\n"
+
+
+def test_cuda_on_a_machine_without_it_is_answered_at_once(monkeypatch):
+    # Neither torch's CUDA initialisation nor the model is reached (both would raise here).
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+
+    def never(*_args, **_kwargs):
+        raise AssertionError("asked CUDA or built the model")
+
+    monkeypatch.setattr(torch.cuda, "is_available", never)
+    monkeypatch.setattr("resnet_inspect.pipeline.load_checked", never)
+    result = run("latency", "cifar_resnet20", "--device", "cuda")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("--device cuda: ") and result.stderr.count("\n") == 1
+
+
+def test_cpu_model_name_comes_from_the_processor(tmp_path, monkeypatch):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n")
+    real_open = open
+
+    def fake_open(path, *args, **kwargs):
+        return real_open(info if path == "/proc/cpuinfo" else path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", fake_open)
+    assert latency_module.cpu_name() == "AMD EPYC 7B13"
+
+
+@pytest.mark.parametrize(
+    ("name", "dtype", "peak"),
+    [
+        ("NVIDIA H100 80GB HBM3", "bfloat16", 989.0),
+        ("NVIDIA H100 PCIe", "bfloat16", 756.0),  # not the SXM figure
+        ("NVIDIA L40", "bfloat16", 181.0),  # not the L4's, nor the L40S's
+        ("NVIDIA L4", "bfloat16", 121.0),
+        ("NVIDIA L40S", "float32", 183.0),
+        ("NVIDIA H100 NVL", "bfloat16", None),  # unknown: no guess from a fragment
+        ("Tesla T4", "bfloat16", None),  # no bf16 on a T4
+    ],
+)
+def test_peak_is_matched_by_exact_product_name(name, dtype, peak):
+    assert latency_module.peak_for(name, dtype, None) == peak
+
+
+def test_latency_table_has_no_empty_column():
+    result = run("latency", "cifar_resnet20", *QUICK, "--threads", "1")
+    header = next(line for line in result.stdout.splitlines() if "Median ms" in line)
+    assert header.rstrip().endswith("of peak")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import ast
-import shutil
 import subprocess
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, tool
 
 PACKAGE = ROOT / "resnet_inspect"
 
@@ -82,15 +81,13 @@ def test_only_the_cli_prints_or_exits():
 
 @pytest.mark.parametrize("args", [["check", "."], ["format", "--check", "."]])
 def test_ruff(args):
-    ruff = shutil.which("ruff")
-    assert ruff, "ruff is a test dependency: pip install -e '.[test]'"
+    ruff = tool("ruff")
     result = subprocess.run([ruff, *args], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_mypy():
-    mypy = shutil.which("mypy")
-    assert mypy, "mypy is a test dependency: pip install -e '.[test]'"
+    mypy = tool("mypy")
     result = subprocess.run(
         [mypy, "resnet_inspect", "--ignore-missing-imports", "--warn-unused-ignores"],
         cwd=ROOT,

@@ -270,9 +270,9 @@ def _breakdown(
     model: nn.Module, x: torch.Tensor, timer: _Timer, options: LatencyOptions
 ) -> list[dict[str, Any]]:
     """Per top-level module, timed as the table times the whole model: the same timer, the
-    same number of iterations (at least `iters`, and `min_time_s`) after the same warm-up, and
-    the median. Each part is its median over the iterations; `other` is the median whole
-    less the parts; `whole model` is the median whole, comparable with the table's median."""
+    same number of iterations (at least `iters`, and `min_time_s`) after the same warm-up. The
+    iteration whose whole is the median is split by module; `other` is the time between
+    modules (e.g. flatten); `whole model` is that median."""
     children = list(model.named_children())
     marks: list[tuple[str, str, Any]] = []
     on_cuda = x.device.type == "cuda"
@@ -317,10 +317,16 @@ def _breakdown(
     finally:
         for handle in handles:
             handle.remove()
+    # The median iteration (the mean of the middle two for an even count, as
+    # statistics.median takes them), split by module: the parts add up to the whole exactly,
+    # and the whole is the median the table reports for the same settings.
+    order = sorted(range(len(wholes)), key=wholes.__getitem__)
+    middle = order[(len(order) - 1) // 2 : len(order) // 2 + 1]
     rows: list[dict[str, Any]] = [
-        {"name": name, "ms": 1000 * statistics.median(values)} for name, values in parts.items()
+        {"name": name, "ms": 1000 * statistics.fmean(values[i] for i in middle)}
+        for name, values in parts.items()
     ]
-    whole_ms = 1000 * statistics.median(wholes)
+    whole_ms = 1000 * statistics.fmean(wholes[i] for i in middle)
     rows.append({"name": "other", "ms": whole_ms - sum(float(row["ms"]) for row in rows)})
     rows.append({"name": "whole model", "ms": whole_ms})
     return rows

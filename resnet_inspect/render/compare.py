@@ -26,6 +26,7 @@ def _bytes(value: Any) -> str:
 
 
 METRICS: list[_Metric] = [
+    ("Input shape", lambda r: [r.batch_size, *r.input_shape], numbers.shape),
     ("Conv weights", lambda r: r.totals.conv_weights, numbers.count),
     ("Params (with BN)", lambda r: r.totals.params, numbers.count),
     ("MACs", lambda r: r.totals.macs, numbers.count),
@@ -101,28 +102,29 @@ def _ratio_text(ratio: float | None) -> Text:
 
 
 def _overview(comparison: Comparison) -> Table:
+    """One column per item; each value of an item other than the baseline carries its ratio to
+    the baseline's, so the table stays narrow however many items there are."""
     labels = _labels(comparison)
     base = comparison.items[comparison.baseline]
     table = titled_table(
-        f"Compared at batch {base.batch_size} · {base.dtype} · baseline "
+        f"Compared at batch {base.batch_size} · {base.dtype} · ratios against "
         f"{labels[comparison.baseline]}"
     )
-    table.add_column("")
-    for i, label in enumerate(labels):
-        table.add_column(
-            label + (" (input " + numbers.shape(comparison.items[i].input_shape) + ")"),
-            justify="right",
-            no_wrap=True,
-        )
-    others = [i for i in range(len(labels)) if i != comparison.baseline]
-    for i in others:
-        table.add_column(f"{labels[i]} / {labels[comparison.baseline]}", justify="right")
+    table.add_column("", min_width=14)
+    for label in labels:
+        table.add_column(label, justify="right")
     for name, get, show in metrics_for(comparison):
         values = [get(item) for item in comparison.items]
-        ratios = [_ratio_text(_ratio(values[i], values[comparison.baseline])) for i in others]
-        if name == "Output shape":
-            ratios = [Text("") for _ in others]
-        table.add_row(name, *[show(v) for v in values], *ratios)
+        cells: list[Text] = []
+        for i, value in enumerate(values):
+            cell = plain(show(value))
+            if i != comparison.baseline and name not in ("Output shape", "Input shape"):
+                ratio = _ratio_text(_ratio(value, values[comparison.baseline]))
+                if ratio.plain:
+                    cell.append(" ")
+                    cell.append_text(ratio)
+            cells.append(cell)
+        table.add_row(name, *cells)
     return table
 
 
@@ -157,16 +159,8 @@ def _stages(comparison: Comparison) -> Table:
 def _modules(comparison: Comparison, index: int, labels: list[str]) -> Table:
     rows = comparison.module_differences[index]
     base = labels[comparison.baseline]
-    table = titled_table(f"Modules that differ: {labels[index]} vs {base}")
-    for column in (
-        "Module",
-        "Type",
-        f"Params {base}",
-        f"Params {labels[index]}",
-        "Δ params",
-        f"MACs {base}",
-        f"MACs {labels[index]}",
-    ):
+    table = titled_table(f"Modules that differ: {labels[index]} vs {base} (the base)")
+    for column in ("Module", "Type", "Params (base)", "Params", "Δ params", "MACs (base)", "MACs"):
         table.add_column(column, justify="left" if column in ("Module", "Type") else "right")
     for row in rows:
         delta = row["params"] - row["baseline_params"]
@@ -223,21 +217,23 @@ def render_comparison(
         rows = comparison.module_differences[index]
         if not rows:
             parts += [
+                Text(""),
                 plain(
-                    f"\nNo module of {labels[index]} differs from {labels[comparison.baseline]} "
+                    f"No module of {labels[index]} differs from {labels[comparison.baseline]} "
                     "in parameters or MACs.",
                     style="dim",
-                )
+                ),
             ]
         elif by == "module" or len(rows) <= MODULE_ROWS_SHOWN_BY_DEFAULT:
             parts += [Text(""), _modules(comparison, index, labels)]
         else:
             parts += [
+                Text(""),
                 plain(
-                    f"\n{len(rows)} modules differ between {labels[index]} and "
+                    f"{len(rows)} modules differ between {labels[index]} and "
                     f"{labels[comparison.baseline]}; --by module lists them.",
                     style="dim",
-                )
+                ),
             ]
         if diff:
             parts += [Text(""), _spec_diff(comparison, index, labels)]

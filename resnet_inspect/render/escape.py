@@ -84,12 +84,16 @@ def html_text(text: object) -> str:
 
 
 class SafeTable(Table):
-    """A rich Table whose plain-string cells, headers and title are user-safe Text."""
+    """A rich Table whose plain-string cells, headers and title are user-safe Text, and whose
+    cells fold rather than being cut."""
 
     def add_row(self, *renderables: Any, **kwargs: Any) -> None:
         super().add_row(*[_safe(cell) for cell in renderables], **kwargs)
 
     def add_column(self, header: Any = "", *args: Any, **kwargs: Any) -> None:
+        # A cell too wide for its column folds onto the next line: rich's default would cut it
+        # to "51,380,…", and a number must never be shortened.
+        kwargs.setdefault("overflow", "fold")
         super().add_column(_safe(header), *args, **kwargs)
 
 

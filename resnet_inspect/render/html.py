@@ -4,10 +4,10 @@ fetches: styles, script and pictures are all inline."""
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from resnet_inspect.render import numbers
+from resnet_inspect.render.escape import html_text
 from resnet_inspect.report import Comparison, Report
 
 _STYLE = """
@@ -23,6 +23,15 @@ relative;background:#fff;cursor:grab}.diagram svg{transform-origin:0 0;position:
 .controls button{margin-right:6px}.bars{display:flex;gap:32px;flex-wrap:wrap}
 .up{color:#e8590c}.down{color:#2b8a3e}
 """
+
+# The page's table and muted-text styles, scoped for a fragment inside a notebook.
+_FRAGMENT_STYLE = (
+    ".resnet-inspect table{border-collapse:collapse;font-size:.85em;margin:8px 0}"
+    ".resnet-inspect th,.resnet-inspect td{padding:2px 8px;text-align:right;white-space:nowrap}"
+    ".resnet-inspect td:first-child,.resnet-inspect th:first-child{text-align:left}"
+    ".resnet-inspect .muted{color:#6c757d;font-size:.9em}.resnet-inspect .bars{display:flex;"
+    "gap:24px;flex-wrap:wrap}"
+)
 
 _SCRIPT = """
 (function(){
@@ -57,28 +66,40 @@ def _svg_inline(svg: str) -> str:
     return svg[start:] if start >= 0 else ""
 
 
+class Markup(str):
+    """HTML this module wrote itself; every other string is escaped where it is placed."""
+
+
+def _cell(value: str) -> str:
+    return value if isinstance(value, Markup) else html_text(value)
+
+
 def _table(header: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    """A table whose cells are escaped by construction (Markup passes as written)."""
+    head = "".join(f"<th>{_cell(h)}</th>" for h in header)
     body = []
     for index, row in enumerate(rows):
-        css = f' class="{classes[index]}"' if classes and classes[index] else ""
-        body.append(f"<tr{css}>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
+        css = f' class="{html_text(classes[index])}"' if classes and classes[index] else ""
+        body.append(f"<tr{css}>" + "".join(f"<td>{_cell(cell)}</td>" for cell in row) + "</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _bars(title: str, items: list[tuple[str, int]], colour: str, unit: str = "") -> str:
-    """A horizontal bar chart as inline SVG."""
-    largest = max((value for _, value in items), default=0) or 1
+def _bars(
+    title: str, items: list[tuple[str, int]], colour: str, unit: str = "", largest: int = 0
+) -> str:
+    """A horizontal bar chart as inline SVG; bars are scaled to `largest` (default: the
+    largest item), so charts that are compared can share one scale."""
+    largest = largest or max((value for _, value in items), default=0) or 1
     height = 22 * len(items) + 30
     parts = [
         f'<svg class="bar-chart" width="520" height="{height}" role="img" '
-        f'aria-label="{html.escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-        f'<text x="0" y="14" font-size="13" font-weight="600">{html.escape(title)}</text>',
+        f'aria-label="{html_text(title)}" xmlns="http://www.w3.org/2000/svg">',
+        f'<text x="0" y="14" font-size="13" font-weight="600">{html_text(title)}</text>',
     ]
     for index, (name, value) in enumerate(items):
         y = 24 + index * 22
         width = int(300 * value / largest)
-        parts.append(f'<text x="0" y="{y + 14}" font-size="12">{html.escape(name)}</text>')
+        parts.append(f'<text x="0" y="{y + 14}" font-size="12">{html_text(name)}</text>')
         parts.append(
             f'<rect x="80" y="{y + 2}" width="{max(width, 1)}" height="16" fill="{colour}" rx="2"/>'
         )
@@ -93,7 +114,7 @@ def _bars(title: str, items: list[tuple[str, int]], colour: str, unit: str = "")
 def _page(title: str, body: str) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f'<title>{html.escape(title)}</title><meta name="viewport" '
+        f'<title>{html_text(title)}</title><meta name="viewport" '
         'content="width=device-width, initial-scale=1">'
         f"<style>{_STYLE}</style></head><body>{body}"
         f"<script>{_SCRIPT}</script></body></html>\n"
@@ -104,7 +125,7 @@ def _diagram_section(svg: str | None, note: str) -> str:
     if not svg:
         return ""
     return (
-        f'<section id="diagram"><h2>Architecture</h2><p class="muted">{html.escape(note)} '
+        f'<section id="diagram"><h2>Architecture</h2><p class="muted">{html_text(note)} '
         'Scroll to zoom, drag to move.</p><div class="controls"><button data-zoom="in">+'
         '</button><button data-zoom="out">−</button><button data-zoom="reset">reset'
         f'</button></div><div class="diagram">{_svg_inline(svg)}</div></section>'
@@ -115,7 +136,7 @@ def _latency_rows(section: dict[str, Any]) -> list[list[str]]:
     rows = []
     for row in section.get("rows", []):
         if row.get("error"):
-            rows.append([str(row["batch_size"]), html.escape(row["error"]), "", "", "", ""])
+            rows.append([str(row["batch_size"]), row["error"], "", "", "", ""])
             continue
         rows.append(
             [
@@ -130,18 +151,11 @@ def _latency_rows(section: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-def render_html(report: Report, svg: str | None = None, depth: str = "block") -> str:
-    """The page for one report; `svg` is the rendered diagram (render/diagram.py)."""
+def _summary_sections(report: Report) -> str:
+    """The totals and the per-stage bars and table: the page's core, and a notebook's view."""
     totals = report.totals
-    memory = report.memory
     stages = report.stages
     parts = [
-        f"<h1>{html.escape(report.model)}</h1>",
-        f'<p class="muted">{html.escape(report.source)} · input '
-        f"{numbers.shape([report.batch_size, *report.input_shape])} · {report.dtype} · "
-        f"resnet-inspect {html.escape(str(report.environment.get('resnet_inspect', '')))}, "
-        f"torch {html.escape(str(report.environment.get('torch', '')))}</p>",
-        _diagram_section(svg, "Stages are boxes; dashed orange edges are shortcuts."),
         '<section id="totals"><h2>Totals</h2>',
         _table(
             ["", "value", ""],
@@ -160,7 +174,7 @@ def render_html(report: Report, svg: str | None = None, depth: str = "block") ->
                 ["Depth (paper)", str(totals.depth), f"{totals.weighted_layers} weighted layers"],
             ],
         ),
-        f'<p class="muted">{html.escape(report.conventions["macs"])}</p></section>',
+        f'<p class="muted">{html_text(report.conventions["macs"])}</p></section>',
         '<section id="stages"><h2>Per stage</h2><div class="bars">',
         _bars("Parameters", [(s.name, s.params) for s in stages], "#4c6ef5"),
         _bars("MACs", [(s.name, s.macs) for s in stages], "#f76707"),
@@ -182,6 +196,47 @@ def render_html(report: Report, svg: str | None = None, depth: str = "block") ->
             ],
         ),
         "</section>",
+    ]
+    return "".join(parts)
+
+
+def render_fragment(report: Report, diagram: bool = False, depth: str = "block") -> str:
+    """The totals and stage table as an HTML fragment with its style (a notebook's display);
+    with `diagram`, the drawing first."""
+    svg = ""
+    if diagram:
+        from resnet_inspect.render.diagram import diagram_depth, render_diagram
+
+        drawn = diagram_depth(report, depth)
+        svg = _svg_inline(render_diagram(report, "svg", drawn, fold=drawn != "layer").decode())
+    return (
+        f'<div class="resnet-inspect"><style>{_FRAGMENT_STYLE}</style>'
+        f"<strong>{html_text(report.model)}</strong> "
+        f'<span class="muted">input {numbers.shape([report.batch_size, *report.input_shape])}'
+        f" · {html_text(report.dtype)}</span>{svg}{_summary_sections(report)}</div>"
+    )
+
+
+def render_comparison_fragment(comparison: Comparison) -> str:
+    """The side-by-side table of a comparison as an HTML fragment (a notebook's display)."""
+    header, rows = _comparison_rows(comparison)
+    return (
+        f'<div class="resnet-inspect"><style>{_FRAGMENT_STYLE}</style>{_table(header, rows)}</div>'
+    )
+
+
+def render_html(report: Report, svg: str | None = None, depth: str = "block") -> str:
+    """The page for one report; `svg` is the rendered diagram (render/diagram.py)."""
+    totals = report.totals
+    memory = report.memory
+    parts = [
+        f"<h1>{html_text(report.model)}</h1>",
+        f'<p class="muted">{html_text(report.source)} · input '
+        f"{numbers.shape([report.batch_size, *report.input_shape])} · {report.dtype} · "
+        f"resnet-inspect {html_text(str(report.environment.get('resnet_inspect', '')))}, "
+        f"torch {html_text(str(report.environment.get('torch', '')))}</p>",
+        _diagram_section(svg, "Stages are boxes; dashed orange edges are shortcuts."),
+        _summary_sections(report),
     ]
     if memory:
         training = memory["training_bytes"]
@@ -226,8 +281,8 @@ def render_html(report: Report, svg: str | None = None, depth: str = "block") ->
     if report.latency:
         parts += [
             '<section id="latency"><h2>Latency</h2>',
-            f'<p class="muted">{html.escape(report.latency["device_name"])} '
-            f"({html.escape(report.latency['device'])}), {html.escape(report.latency['timing'])}"
+            f'<p class="muted">{html_text(report.latency["device_name"])} '
+            f"({html_text(report.latency['device'])}), {html_text(report.latency['timing'])}"
             "</p>",
             _table(
                 ["Batch", "Median ms", "p10–p90 ms", "CV", "Images/s", "TFLOP/s"],
@@ -237,12 +292,12 @@ def render_html(report: Report, svg: str | None = None, depth: str = "block") ->
         ]
     rows = report.layers_at(depth)
     parts += [
-        f'<section id="layers"><h2>Layers ({html.escape(depth)})</h2>',
+        f'<section id="layers"><h2>Layers ({html_text(depth)})</h2>',
         _table(
             ["Module", "Type", "Kernel/stride", "Output", "Params", "MACs", "RF"],
             [
                 [
-                    html.escape(r.name),
+                    r.name,
                     r.type,
                     numbers.kernel(r.kernel, r.stride, r.groups),
                     numbers.shape(r.output_shape),
@@ -259,8 +314,8 @@ def render_html(report: Report, svg: str | None = None, depth: str = "block") ->
     return _page(f"resnet-inspect: {report.model}", "".join(parts))
 
 
-def render_comparison_html(comparison: Comparison, svg: str | None = None) -> str:
-    """The page for a comparison: metrics with ratios, per-stage bars, the items' diagram."""
+def _comparison_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+    """The side-by-side table: a header and a row per metric, with ratios to the baseline."""
     from resnet_inspect.render.compare import _labels, _ratio, metrics_for
 
     labels = _labels(comparison)
@@ -273,16 +328,34 @@ def render_comparison_html(comparison: Comparison, svg: str | None = None) -> st
         for i in others:
             ratio = _ratio(values[i], values[base]) if name != "Output shape" else None
             css = "" if ratio is None or abs(ratio - 1) < 0.005 else ("up" if ratio > 1 else "down")
-            ratios.append(f'<span class="{css}">{ratio:.3g}×</span>' if ratio is not None else "")
-        rows.append([html.escape(name), *[html.escape(show(v)) for v in values], *ratios])
+            ratios.append(
+                Markup(f'<span class="{css}">{ratio:.3g}×</span>') if ratio is not None else ""
+            )
+        rows.append([name, *[show(v) for v in values], *ratios])
     header = ["", *labels, *[f"{labels[i]} / {labels[base]}" for i in others]]
+    return header, rows
+
+
+def render_comparison_html(comparison: Comparison, svg: str | None = None) -> str:
+    """The page for a comparison: metrics with ratios, per-stage bars, the items' diagram."""
+    from resnet_inspect.render.compare import _labels
+
+    labels = _labels(comparison)
+    base = comparison.baseline
+    header, rows = _comparison_rows(comparison)
+    largest = max((s.macs for item in comparison.items for s in item.stages), default=0)
     bars = "".join(
-        _bars(f"{label}: MACs per stage", [(s.name, s.macs) for s in item.stages], "#f76707")
+        _bars(
+            f"{label}: MACs per stage",
+            [(s.name, s.macs) for s in item.stages],
+            "#f76707",
+            largest=largest,  # one scale for every chart: 218 M is drawn shorter than 3.7 G
+        )
         for label, item in zip(labels, comparison.items, strict=True)
     )
     body = (
-        f"<h1>{html.escape(' vs '.join(labels))}</h1>"
-        f'<p class="muted">baseline {html.escape(labels[base])}</p>'
+        f"<h1>{html_text(' vs '.join(labels))}</h1>"
+        f'<p class="muted">baseline {html_text(labels[base])}</p>'
         + _diagram_section(svg, "The items side by side, with their counts.")
         + '<section id="totals"><h2>Side by side</h2>'
         + _table(header, rows)

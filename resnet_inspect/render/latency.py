@@ -62,17 +62,22 @@ def render_latency(report: Report) -> RenderableType:
     parts: list[RenderableType] = [table]
     if section.get("breakdown"):
         batch = section.get("breakdown_batch_size")
-        breakdown = titled_table(
-            f"Breakdown by top-level module at batch {batch} (eager; median per module, "
-            "the same iterations and warm-up as the table)"
-        )
-        breakdown.add_column("Module")
+        breakdown = titled_table(f"Breakdown at batch {batch}")
+        breakdown.add_column("Top-level module")
         breakdown.add_column("ms", justify="right")
         breakdown.add_column("share", justify="right")
         whole = section["breakdown"][-1]["ms"] or 1.0
         for row in section["breakdown"]:
             breakdown.add_row(row["name"], _f(row["ms"]), f"{row['ms'] / whole:.1%}")
-        parts += [Text(""), breakdown]
+        parts += [
+            Text(""),
+            breakdown,
+            Text(
+                "Eager, with the table's warm-up and iterations: the median iteration, split "
+                "by module; other is the time between modules.",
+                style="dim",
+            ),
+        ]
     for warning in section.get("warnings", []):
         parts.append(Text(f"warning: {warning}", style="yellow"))
     if section.get("interrupted"):

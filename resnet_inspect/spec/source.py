@@ -48,11 +48,16 @@ _MAP_TAG = "tag:yaml.org,2002:map"
 
 
 def dotted(path: Path) -> str:
-    """('stages', 1, 'filters') -> 'stages.1.filters'; odd keys are quoted ('a b', '\\n')."""
-    return ".".join(
-        str(part) if isinstance(part, int) or re.fullmatch(r"[\w-]+", part) else repr(part)
-        for part in path
-    )
+    """('stages', 1, 'filters') -> 'stages.1.filters'; odd keys are quoted ('a b', '\\n') and
+    long ones cut, so a message stays one short line whatever the document holds."""
+    return ".".join(_part(part) for part in path)
+
+
+def _part(part: str | int) -> str:
+    if isinstance(part, int):
+        return str(part)
+    text = part if re.fullmatch(r"[\w-]{1,60}", part) else repr(part[:60])
+    return text if len(part) <= 60 else text + "…"
 
 
 @dataclass(frozen=True)
