@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from resnet_inspect.analyzers.trace import OpCall, Trace
-from resnet_inspect.errors import AnalysisError
+from resnet_inspect.errors import AnalysisError, UsageError
 
 _NORMS = {
     "aten::layer_norm": "layer_norm",
@@ -106,7 +106,9 @@ def count_with_fvcore(model: nn.Module, input_shape: tuple[int, ...]) -> dict[st
             warnings.simplefilter("ignore", DeprecationWarning)
             from fvcore.nn import FlopCountAnalysis
     except ImportError as err:
-        raise AnalysisError("--fvcore needs fvcore: pip install fvcore") from err
+        raise UsageError(
+            '--fvcore needs fvcore: pip install "resnet-inspect[fvcore]" (or pip install fvcore)'
+        ) from err
     model.eval()
     analysis = FlopCountAnalysis(model, torch.zeros((1, *input_shape)))
     analysis.unsupported_ops_warnings(False)

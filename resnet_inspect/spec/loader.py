@@ -47,7 +47,7 @@ def _resolve_target(target: str, base_dir: str | None) -> tuple[str, str]:
         candidates.append(os.path.join(base_dir, target))
     candidates.append(target)
     for candidate in candidates:
-        if os.path.exists(candidate):
+        if os.path.lexists(candidate):  # a dangling or looping link is read_text's to refuse
             return candidate, FilePath(candidate).stem
     preset = preset_path(target)
     if preset is not None:
@@ -55,6 +55,10 @@ def _resolve_target(target: str, base_dir: str | None) -> tuple[str, str]:
     if _looks_like_path(target):
         raise SpecError.for_file(target, "no such file")
     raise _unknown_target(target)
+
+
+class _TooDeep(SpecError):
+    """An extends: chain longer than MAX_EXTENDS_DEPTH: reported at the first file's line."""
 
 
 @dataclass
@@ -94,12 +98,10 @@ def _load(target: str, base_dir: str | None = None, chain: tuple[str, ...] = ())
         cycle = " -> ".join([*(FilePath(c).name for c in chain), FilePath(real).name])
         raise SpecError([source.problem(("extends",), f"extends cycle: {cycle}")])
     if len(chain) >= MAX_EXTENDS_DEPTH:
-        raise SpecError(
+        raise _TooDeep(
             [
                 source.problem(
-                    ("extends",),
-                    f"extends chain is more than {MAX_EXTENDS_DEPTH} files deep",
-                    "extend a file nearer to the preset",
+                    ("extends",), f"extends chain is more than {MAX_EXTENDS_DEPTH} files deep"
                 )
             ]
         )
@@ -114,6 +116,19 @@ def _load(target: str, base_dir: str | None = None, chain: tuple[str, ...] = ())
         raise _unknown_target(parent, where=here) from None
     try:
         parent_raw, parent_source, _ = load_raw(parent_file, None, (*chain, real))
+    except _TooDeep as err:
+        if chain:
+            raise
+        problem = err.problems[0]
+        raise SpecError(
+            [
+                source.problem(
+                    ("extends",),
+                    problem.message,
+                    f"the limit is reached at {problem.file}:{problem.line}:{problem.column}",
+                )
+            ]
+        ) from None
     except SpecError as err:
         # A problem with the extended file as a whole (a directory, a FIFO, too large, not
         # UTF-8…) is reported at this file's extends: line.
