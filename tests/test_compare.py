@@ -87,7 +87,9 @@ def test_option_a_shortcuts_add_nothing():
 def test_baseline_option_and_diff():
     result = run("compare", "resnet50_v1", "resnet50", "--baseline", "resnet50", "--diff")
     assert result.exit_code == 0
-    assert "resnet50_v1 / resnet50" in result.stdout
+    assert "ratios against resnet50" in result.stdout
+    # The baseline's MACs, then resnet50_v1's with its ratio: 3,857,973,248 / 4,089,184,256.
+    assert "3,857,973,248 0.943×" in " ".join(result.stdout.split())
     assert "stride_on" in result.stdout and '"1x1"' in result.stdout and '"3x3"' in result.stdout
     bad = run("compare", "resnet18", "resnet34", "--baseline", "resnet99")
     assert bad.exit_code == 2
@@ -109,7 +111,8 @@ def test_formats():
         csv.reader(io.StringIO(run("compare", "bottleneck", "plain", "--format", "csv").stdout))
     )
     assert rows[0] == ["metric", "bottleneck", "plain"]
-    assert rows[1] == ["Conv weights", "69632", "1179648"]
+    assert rows[1] == ["Input shape", "1x256x56x56", "1x256x56x56"]
+    assert rows[2] == ["Conv weights", "69632", "1179648"]
     markdown = run("compare", "bottleneck", "plain", "--format", "markdown").stdout
     assert "| Conv weights | 69,632 | 1,179,648 | 16.9× |" in markdown
 

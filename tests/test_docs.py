@@ -60,7 +60,7 @@ def test_readme_quick_start_is_two_commands():
     assert lines[0].endswith("resnet-inspect summary examples/r50.yaml")
     assert lines[1].endswith("python -m pytest")
     ci = (ROOT / ".ci" / "run").read_text()
-    assert "python3 -m pytest" in ci and '-e ".[test]"' in ci
+    assert "python -m pytest" in ci and '-e ".[test]"' in ci and "venv" in ci
 
 
 def test_readme_console_example_is_the_real_output(workdir):
