@@ -17,6 +17,7 @@ import click
 
 from resnet_inspect import __version__
 from resnet_inspect.errors import ResnetInspectError, UsageError
+from resnet_inspect.render.diagram import FORMATS as DIAGRAM_FORMATS
 from resnet_inspect.render.escape import terminal_text
 from resnet_inspect.spec.schema import MAX_BATCH_SIZE
 
@@ -697,7 +698,6 @@ def latency(
 
 def _diagram_format(output: str, fmt: str | None) -> str:
     from resnet_inspect.files import STDOUT
-    from resnet_inspect.render.diagram import FORMATS as DIAGRAM_FORMATS
 
     if fmt is None and output == STDOUT:
         return "svg"
@@ -733,7 +733,7 @@ def _write_diagram(dot: Any, output: str, fmt: str | None, verbose: bool) -> Non
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(("svg", "png", "jpg", "pdf", "dot")),
+    type=click.Choice(DIAGRAM_FORMATS),
     help="Override the format the extension implies.",
 )
 @click.option(

@@ -157,3 +157,23 @@ def test_validate_rules_rule_one(write_spec):
         f"{path}:6:33: warning: stages.1.blocks.1.filters: layer2.1.conv1: 160 filters at 28x28 "
         "where layer2.0.conv1 has 128 (rule 1: same output size, same number of filters)"
     ]
+
+
+def test_labels_of_repeated_items_and_no_differences_said():
+    result = run("compare", "resnet18", "resnet18")
+    assert result.exit_code == 0
+    assert "resnet18 (#1)" in result.stdout and "resnet18 (#2)" in result.stdout
+    assert "resnet18 (resnet18)" not in result.stdout
+    same = run("compare", "cifar_plain56", "cifar_resnet56")
+    text = " ".join(same.stdout.split())
+    assert "No module of cifar_resnet56 differs from cifar_plain56 in parameters or MACs." in text
+
+
+def test_small_wording():
+    summary = run("summary", "cifar_resnet20").stdout.replace("│", " ")
+    text = " ".join(summary.split())
+    assert "(1 blocks)" not in text and "((" not in text
+    # Option A: zero-padding shortcuts, no projections; depth 20 counts every weighted layer.
+    assert "no projection shortcuts" in text
+    resnet = " ".join(run("summary", "resnet50").stdout.replace("│", " ").split())
+    assert "54 with the 4 projection shortcuts" in resnet
