@@ -34,8 +34,22 @@ __version__ = "0.1.0"
 if _typing.TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from rich.console import RenderableType
     from torch import nn
+
+    from resnet_inspect.pipeline import compare
+    from resnet_inspect.render.compare import render_comparison
+    from resnet_inspect.render.diagram import render_diagram
+    from resnet_inspect.render.html import render_html
+    from resnet_inspect.render.table import render_table
+
+# Functions whose modules import torch, rich or graphviz: loaded on first use.
+_LAZY = {
+    "compare": "resnet_inspect.pipeline",
+    "render_comparison": "resnet_inspect.render.compare",
+    "render_diagram": "resnet_inspect.render.diagram",
+    "render_html": "resnet_inspect.render.html",
+    "render_table": "resnet_inspect.render.table",
+}
 
 Shape = _typing.Union[str, "Sequence[int]"]
 
@@ -96,73 +110,6 @@ def analyze(
     return _analyze(model, input_shape, batch_size=batch_size, dtype=dtype, fvcore=fvcore)
 
 
-def compare(
-    targets: list[str],
-    *,
-    input_shape: Shape | None = None,
-    batch_size: int | None = None,
-    dtype: str = "float32",
-    baseline: str | None = None,
-) -> Comparison:
-    """Two or more specs, files or presets (networks or single blocks) side by side, with
-    what differs from the baseline (the first unless named) module by module and key by key."""
-    from resnet_inspect.pipeline import compare as _compare
-
-    return _compare(
-        targets, input_shape=input_shape, batch_size=batch_size, dtype=dtype, baseline=baseline
-    )
-
-
-def render_table(
-    report: Report,
-    depth: str = "block",
-    convention: str = "paper",
-    columns: tuple[str, ...] | None = None,
-    width: int | None = None,
-) -> RenderableType:
-    """The summary table (rows at `depth`: stage, block or layer), the totals and the check, as
-    a rich renderable: `rich.print(...)` or a notebook shows it. With `width`, columns that do
-    not fit are dropped (a line says which); `columns` picks them (see render/table.py)."""
-    from resnet_inspect.render.table import render_table as _render
-
-    return _render(report, depth, convention, columns, width)
-
-
-def render_comparison(
-    comparison: Comparison, by: str = "overview", diff: bool = False
-) -> RenderableType:
-    """The comparison tables as a rich renderable; `by` is "overview", "stage" or "module";
-    `diff` adds the spec keys that differ."""
-    from resnet_inspect.render.compare import render_comparison as _render
-
-    return _render(comparison, by, diff)
-
-
-def render_diagram(
-    item: Report | Comparison,
-    fmt: str = "svg",
-    *,
-    depth: str | None = None,
-    fold: bool = False,
-    rankdir: str = "TB",
-) -> bytes:
-    """The drawing of a report (or of a comparison's items side by side) as the contents of
-    an svg, png, jpg, pdf or dot file. Needs Graphviz's dot or the bundled graphviz-pure."""
-    from resnet_inspect.render.diagram import render_diagram as _render
-
-    return _render(item, fmt, depth, fold, rankdir)
-
-
-def render_html(item: Report | Comparison, depth: str = "block") -> str:
-    """The self-contained HTML page of a report or a comparison (what `report` and
-    `compare --html` write)."""
-    from resnet_inspect.render.html import render_comparison_page, render_report_page
-
-    if isinstance(item, Comparison):
-        return render_comparison_page(item)
-    return render_report_page(item, depth)
-
-
 __all__ = [
     "AnalysisError",
     "BuildError",
@@ -186,6 +133,14 @@ __all__ = [
     "render_table",
     "summarize",
 ]
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'resnet_inspect' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:

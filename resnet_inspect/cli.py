@@ -488,9 +488,9 @@ def compare(
 
         _emit(render_diagram(comparison, _diagram_format(diagram_path, None)), diagram_path)
     if html_path:
-        from resnet_inspect.render.html import render_comparison_page
+        from resnet_inspect.render.html import render_html
 
-        _emit(render_comparison_page(comparison), html_path)
+        _emit(render_html(comparison), html_path)
     if output_format == "table" and not output:
         from resnet_inspect.render.compare import render_comparison
 
@@ -821,7 +821,7 @@ def report(
     network when it is opened."""
     from resnet_inspect import pipeline
     from resnet_inspect.inputs import resolve_batch
-    from resnet_inspect.render.html import render_report_page
+    from resnet_inspect.render.html import render_html
 
     _check_output(output)
     batch = resolve_batch(_input(input_text)[1], batch_size)
@@ -831,7 +831,7 @@ def report(
         batch_size=batch,
         latency=_measure_options(measure, device, batch, "float32"),
     )
-    _emit(render_report_page(result, depth), output)
+    _emit(render_html(result, depth), output)
 
 
 @cli.command()

@@ -35,9 +35,25 @@ def _reason(err: OSError) -> str:
     return err.strerror or str(err)
 
 
+# What a path is, by its mode: one name for each kind, used in messages as "is a <kind>".
+_KINDS = (
+    (stat.S_ISREG, "regular file"),
+    (stat.S_ISDIR, "directory"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISFIFO, "FIFO (named pipe)"),
+    (stat.S_ISBLK, "block device"),
+    (stat.S_ISSOCK, "socket"),
+)
+WRITTEN_IN_PLACE = ("character device", "FIFO (named pipe)")
+
+
+def kind_of(mode: int) -> str:
+    """The kind of file an os.stat mode describes: "regular file", "directory", …"""
+    return next((kind for test, kind in _KINDS if test(mode)), "special file")
+
+
 def path_kind(path: str) -> str:
-    """'new', 'file', 'directory', 'character device', 'fifo', 'block device', 'socket' or
-    'other' (following symbolic links; a dangling link is 'new')."""
+    """kind_of the path (following symbolic links), or "new" where nothing is there yet."""
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
@@ -46,17 +62,7 @@ def path_kind(path: str) -> str:
         if err.errno == errno.ELOOP:
             raise RenderError(f"{path}: cannot write: too many levels of symbolic links") from None
         raise RenderError(f"{path}: cannot write: {_reason(err)}") from None
-    for test, kind in (
-        (stat.S_ISREG, "file"),
-        (stat.S_ISDIR, "directory"),
-        (stat.S_ISCHR, "character device"),
-        (stat.S_ISFIFO, "fifo"),
-        (stat.S_ISBLK, "block device"),
-        (stat.S_ISSOCK, "socket"),
-    ):
-        if test(mode):
-            return kind
-    return "other"
+    return kind_of(mode)
 
 
 def check_writable(path: str) -> None:
@@ -64,7 +70,7 @@ def check_writable(path: str) -> None:
     if path == STDOUT:
         return
     kind = path_kind(path)
-    if kind in ("directory", "block device", "socket", "other"):
+    if kind not in ("new", "regular file", *WRITTEN_IN_PLACE):
         raise RenderError(f"{path}: is a {kind}; give a file name")
 
 
@@ -76,7 +82,7 @@ def write_output(path: str, data: str | bytes) -> None:
         return
     check_writable(path)
     kind = path_kind(path)
-    if kind in ("character device", "fifo"):
+    if kind in WRITTEN_IN_PLACE:
         try:
             with open(path, "wb", buffering=0) as out:
                 _write_stream(out, payload, path)

@@ -321,7 +321,10 @@ def compare(
     baseline: str | None = None,
     latency: LatencyOptions | None = None,
 ) -> Comparison:
-    """Summaries of two or more specs or presets, with what differs from the baseline."""
+    """Two or more specs, spec files or presets (networks or single blocks) side by side: each
+    item's Report, and what differs from the baseline (the first, or the item whose name or
+    target is `baseline`) module by module and spec key by key. `input_shape` and
+    `batch_size` as for summarize, the same for every item; `latency` measures each item."""
     if len(targets) < 2:
         raise UsageError("compare needs two or more specs or presets")
     items = []

@@ -25,7 +25,7 @@ def test_dir_is_the_public_api():
     assert names == sorted(ri.__all__)
     assert "Any" not in names and "TYPE_CHECKING" not in names
     for name in ("summarize", "analyze", "compare", "render_table", "render_diagram"):
-        assert name in names and ri.__dict__[name].__doc__
+        assert name in names and getattr(ri, name).__doc__
 
 
 def test_repr_is_short(report):

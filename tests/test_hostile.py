@@ -257,6 +257,13 @@ def test_no_script_runs_when_the_pages_are_clicked(tmp_path):
         assert dom.returncode == 0, dom.stderr[-2000:]
         assert 'data-pwned="none"' in dom.stdout, page.name
         assert f'data-url="file://{probe}"' in dom.stdout  # nothing navigated away
+        # The DOM Chromium built, after every script ran and every click: only what the tool
+        # wrote (its one script, and the probe's two).
+        parser = _Elements()
+        parser.feed(dom.stdout)
+        assert parser.tags.count("script") == 3
+        assert not {"a", "img", "iframe", "object", "embed", "link"} & set(parser.tags)
+        assert not [a for a in parser.attributes if a.startswith("on") or "href" in a]
 
 
 # -- output paths by kind ------------------------------------------------------------------------

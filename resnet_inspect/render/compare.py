@@ -207,6 +207,10 @@ MODULE_ROWS_SHOWN_BY_DEFAULT = 12
 def render_comparison(
     comparison: Comparison, by: str = "overview", diff: bool = False
 ) -> RenderableType:
+    """The comparison as a rich renderable: the side-by-side table with ratios to the
+    baseline, then, per item, the modules that differ. `by`: "overview", "stage" (adds
+    params, MACs and MACs per layer for each stage) or "module" (every differing module);
+    `diff` adds the spec keys that differ."""
     labels = _labels(comparison)
     parts: list[RenderableType] = [_overview(comparison)]
     if by == "stage":

@@ -225,7 +225,7 @@ def render_comparison_fragment(comparison: Comparison) -> str:
     )
 
 
-def render_html(report: Report, svg: str | None = None, depth: str = "block") -> str:
+def _report_page(report: Report, svg: str | None = None, depth: str = "block") -> str:
     """The page for one report; `svg` is the rendered diagram (render/diagram.py)."""
     totals = report.totals
     memory = report.memory
@@ -336,7 +336,7 @@ def _comparison_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]
     return header, rows
 
 
-def render_comparison_html(comparison: Comparison, svg: str | None = None) -> str:
+def _comparison_page(comparison: Comparison, svg: str | None = None) -> str:
     """The page for a comparison: metrics with ratios, per-stage bars, the items' diagram."""
     from resnet_inspect.render.compare import _labels
 
@@ -365,19 +365,14 @@ def render_comparison_html(comparison: Comparison, svg: str | None = None) -> st
     return _page(f"resnet-inspect: {' vs '.join(labels)}", body)
 
 
-def render_report_page(report: Report, depth: str = "block") -> str:
-    """The whole page for one report, with its diagram drawn (small networks layer by layer,
-    others at `depth`, folded)."""
+def render_html(item: Report | Comparison, depth: str = "block") -> str:
+    """The self-contained HTML page of a report (what `report` writes: its diagram, small
+    networks layer by layer and others at `depth`, folded) or of a comparison (what
+    `compare --html` writes: the items drawn side by side)."""
     from resnet_inspect.render.diagram import diagram_depth, render_diagram
 
-    drawn = diagram_depth(report, depth)
-    svg = render_diagram(report, "svg", drawn, fold=drawn != "layer")
-    return render_html(report, svg.decode("utf-8"), depth)
-
-
-def render_comparison_page(comparison: Comparison) -> str:
-    """The whole page for a comparison, with the items drawn side by side."""
-    from resnet_inspect.render.diagram import render_diagram
-
-    svg = render_diagram(comparison, "svg")
-    return render_comparison_html(comparison, svg.decode("utf-8"))
+    if isinstance(item, Comparison):
+        return _comparison_page(item, render_diagram(item, "svg").decode("utf-8"))
+    drawn = diagram_depth(item, depth)
+    svg = render_diagram(item, "svg", drawn, fold=drawn != "layer")
+    return _report_page(item, svg.decode("utf-8"), depth)

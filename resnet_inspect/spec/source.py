@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from resnet_inspect.errors import Problem, SpecError
+from resnet_inspect.files import kind_of
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NODES = 100_000
@@ -225,7 +226,7 @@ def read_text(file: str) -> str:
             raise SpecError.for_file(file, "symbolic link loop") from None
         raise SpecError.for_file(file, f"cannot read: {err.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
-        raise SpecError.for_file(file, f"is {_kind_of(info.st_mode)}, not a spec file")
+        raise SpecError.for_file(file, f"is a {kind_of(info.st_mode)}, not a spec file")
     if info.st_size > MAX_FILE_BYTES:
         raise SpecError.for_file(
             file, f"file is {info.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,}"
@@ -249,19 +250,6 @@ def read_text(file: str) -> str:
         raise SpecError(
             [Problem(file, line, column, "", f"not valid UTF-8 (byte 0x{data[err.start]:02x})")]
         ) from None
-
-
-def _kind_of(mode: int) -> str:
-    for test, kind in (
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a FIFO (named pipe)"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    ):
-        if test(mode):
-            return kind
-    return "not a regular file"
 
 
 def _count_values(text: str, file: str) -> None:
