@@ -17,7 +17,8 @@ import argparse
 import torch
 
 from resnet_inspect import build_model, summarize
-from resnet_inspect.pipeline import DTYPES
+from resnet_inspect.analyzers import torch_dtype
+from resnet_inspect.report import DTYPES
 
 
 def measure(batch: int, dtype: torch.dtype, train: bool) -> int:
@@ -56,7 +57,7 @@ def main() -> None:
             ("inference", memory["inference_bytes"]),
             ("train (SGD momentum)", memory["training_bytes"]["sgd_momentum"]),
         ):
-            measured = measure(batch, DTYPES[args.dtype], mode != "inference")
+            measured = measure(batch, torch_dtype(args.dtype), mode != "inference")
             print(
                 f"| {batch} | {mode} | {estimate / 2**20:,.1f} | {measured / 2**20:,.1f} | "
                 f"{estimate / measured:.3f} |"

@@ -28,15 +28,14 @@ from resnet_inspect.errors import (
 )
 from resnet_inspect.report import Comparison, Report
 from resnet_inspect.spec import Spec, load_spec, preset_names
-
-__version__ = "0.1.0"
+from resnet_inspect.version import __version__
 
 if _typing.TYPE_CHECKING:
     from collections.abc import Sequence
 
     from torch import nn
 
-    from resnet_inspect.pipeline import compare
+    from resnet_inspect.comparison import compare
     from resnet_inspect.render.compare import render_comparison
     from resnet_inspect.render.diagram import render_diagram
     from resnet_inspect.render.html import render_html
@@ -44,7 +43,7 @@ if _typing.TYPE_CHECKING:
 
 # Functions whose modules import torch, rich or graphviz: loaded on first use.
 _LAZY = {
-    "compare": "resnet_inspect.pipeline",
+    "compare": "resnet_inspect.comparison",
     "render_comparison": "resnet_inspect.render.compare",
     "render_diagram": "resnet_inspect.render.diagram",
     "render_html": "resnet_inspect.render.html",

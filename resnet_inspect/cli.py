@@ -15,17 +15,17 @@ from typing import Any
 
 import click
 
-from resnet_inspect import __version__
 from resnet_inspect.errors import ResnetInspectError, UsageError
 from resnet_inspect.render.diagram import FORMATS as DIAGRAM_FORMATS
 from resnet_inspect.render.escape import terminal_text
+from resnet_inspect.report import DTYPES
 from resnet_inspect.spec.schema import MAX_BATCH_SIZE
+from resnet_inspect.version import __version__
 
 MAX_ERROR_LINES = 50
 
 DEPTHS = ("stage", "block", "layer")
-FORMATS = ("table", "json", "csv", "markdown")
-DTYPES = ("float32", "bfloat16", "float16")
+FORMATS = ("table", "json", "csv", "markdown")  # render.RENDERERS' keys (a test keeps them so)
 CONVENTIONS = ("paper", "full")
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `yes | head -1` reports in a shell
 # Upper bounds of numeric options, so an absurd value is a usage error before torch sees it.
@@ -466,7 +466,7 @@ def compare(
     bottleneck plain` puts the ResNet notes' bottleneck (69,632 conv weights) beside two 3x3
     convs of 256 (1,179,648): 16.9x. `compare plain34 resnet34` itemises what the shortcuts add.
     """
-    from resnet_inspect import pipeline
+    from resnet_inspect.comparison import compare as compare_targets
     from resnet_inspect.inputs import resolve_batch
 
     if len(targets) < 2:
@@ -475,7 +475,7 @@ def compare(
         _diagram_format(diagram_path, None)
     _check_output(output, diagram_path, html_path)
     batch = resolve_batch(_input(input_text)[1], batch_size)
-    comparison = pipeline.compare(
+    comparison = compare_targets(
         list(targets),
         input_shape=input_text,
         batch_size=batch,

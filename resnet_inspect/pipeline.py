@@ -12,6 +12,7 @@ from dataclasses import replace
 import torch
 from torch import nn
 
+from resnet_inspect.analyzers import torch_dtype
 from resnet_inspect.analyzers.analytic import check_against_plan
 from resnet_inspect.analyzers.flops import analyze_flops, count_with_fvcore
 from resnet_inspect.analyzers.graph import build_graph
@@ -23,10 +24,10 @@ from resnet_inspect.analyzers.trace import trace_model
 from resnet_inspect.build import build_model
 from resnet_inspect.errors import UsageError
 from resnet_inspect.inputs import check_channels_first, parse_input_shape, resolve_batch
-from resnet_inspect.report import Comparison, LayerRow, Report, StageRow, Totals
+from resnet_inspect.report import LayerRow, Report, StageRow, Totals
 from resnet_inspect.spec import Spec, load_checked
+from resnet_inspect.version import __version__
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 _WEIGHTED = {"Conv1d", "Conv2d", "Conv3d", "Linear"}
 
 
@@ -210,9 +211,7 @@ def _analyze_copy(
     spec: Spec | None = None,
 ) -> Report:
     """Analyse a model that is ours to change and lives on the meta device."""
-    if dtype not in DTYPES:
-        raise UsageError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
-    model = model.to(DTYPES[dtype]).eval()
+    model = model.to(torch_dtype(dtype)).eval()
     trace = trace_model(model, input_shape, batch_size)
     after = propagate(trace)
     rows = module_rows(trace, after)
@@ -263,8 +262,6 @@ def _analyze_copy(
 
 
 def _environment() -> dict[str, str]:
-    from resnet_inspect import __version__
-
     return {
         "resnet_inspect": __version__,
         "torch": torch.__version__,
@@ -312,104 +309,4 @@ def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
     return result
 
 
-def compare(
-    targets: list[str],
-    *,
-    input_shape: str | Sequence[int] | None = None,
-    batch_size: int | None = None,
-    dtype: str = "float32",
-    baseline: str | None = None,
-    latency: LatencyOptions | None = None,
-) -> Comparison:
-    """Two or more specs, spec files or presets (networks or single blocks) side by side: each
-    item's Report, and what differs from the baseline (the first, or the item whose name or
-    target is `baseline`) module by module and spec key by key. `input_shape` and
-    `batch_size` as for summarize, the same for every item; `latency` measures each item."""
-    if len(targets) < 2:
-        raise UsageError("compare needs two or more specs or presets")
-    items = []
-    for target in targets:
-        items.append(
-            summarize(
-                target,
-                input_shape=input_shape,
-                batch_size=batch_size,
-                dtype=dtype,
-                latency=latency,
-            )
-        )
-    index = 0
-    if baseline is not None:
-        names = [item.model for item in items]
-        matches = [
-            i
-            for i, (item, target) in enumerate(zip(items, targets, strict=True))
-            if baseline in (item.model, target)
-        ]
-        if not matches:
-            raise UsageError(
-                f"--baseline {baseline!r} is not one of the compared items: {', '.join(names)}"
-            )
-        index = matches[0]
-    base = items[index]
-    return Comparison(
-        items=items,
-        baseline=index,
-        module_differences=[_module_differences(base, item) for item in items],
-        spec_differences=[_spec_differences(base.spec or {}, item.spec or {}) for item in items],
-    )
-
-
-def _module_differences(base: Report, other: Report) -> list[dict[str, object]]:
-    """Leaf modules whose params or MACs differ (absent modules count as 0), in model order."""
-    theirs = {row.name: row for row in other.layers if row.is_leaf}
-    ours = {row.name: row for row in base.layers if row.is_leaf}
-    rows = []
-    for name in dict.fromkeys([*ours, *theirs]):
-        a, b = ours.get(name), theirs.get(name)
-        values = (
-            a.params if a else 0,
-            b.params if b else 0,
-            a.macs if a else 0,
-            b.macs if b else 0,
-        )
-        if values[0] != values[1] or values[2] != values[3]:
-            rows.append(
-                {
-                    "module": name,
-                    "type": (b or a).type,  # type: ignore[union-attr]
-                    "baseline_params": values[0],
-                    "params": values[1],
-                    "baseline_macs": values[2],
-                    "macs": values[3],
-                }
-            )
-    return rows
-
-
-def _flatten(value: object, prefix: str = "") -> dict[str, object]:
-    if isinstance(value, dict):
-        out: dict[str, object] = {}
-        for key, item in value.items():
-            if key not in ("name", "description", "source"):
-                out.update(_flatten(item, f"{prefix}{key}."))
-        return out
-    if isinstance(value, list) and value and isinstance(value[0], dict):
-        out = {}
-        for i, item in enumerate(value):
-            out.update(_flatten(item, f"{prefix}{i}."))
-        return out
-    return {prefix.rstrip("."): value}
-
-
-def _spec_differences(base: dict[str, object], other: dict[str, object]) -> list[dict[str, object]]:
-    """Spec keys (after extends: is resolved) whose values differ; missing keys are null."""
-    ours, theirs = _flatten(base), _flatten(other)
-    return [
-        {"key": key, "baseline": ours.get(key), "value": theirs.get(key)}
-        for key in dict.fromkeys([*ours, *theirs])
-        if ours.get(key) != theirs.get(key)
-    ]
-
-
-__all__ = ["LatencyOptions", "analyze", "compare", "load_factory", "summarize"]
+__all__ = ["LatencyOptions", "analyze", "load_factory", "summarize"]

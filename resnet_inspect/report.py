@@ -9,6 +9,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 REPORT_VERSION = 1
+# Element types a report can be made for (byte sizes) and latency can run in; torch's dtype of
+# the same name is used (analyzers.torch_dtype).
+DTYPES = ("float32", "bfloat16", "float16")
 
 FULL_CONVENTION = (
     "full = fvcore's convention: one multiply-add counts 1; conv and linear multiply-adds, batch "

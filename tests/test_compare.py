@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from conftest import REFERENCE
 from resnet_inspect.cli import cli
-from resnet_inspect.pipeline import compare
+from resnet_inspect.comparison import compare
 
 
 def run(*args: str):

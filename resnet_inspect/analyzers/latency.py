@@ -35,6 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from resnet_inspect.analyzers import torch_dtype
 from resnet_inspect.errors import AnalysisError, DeviceError, UsageError
 
 # Dense peak TFLOP/s (no sparsity) for bfloat16/float16 and float32 (TF32 tensor cores where
@@ -65,7 +66,6 @@ PEAK_TFLOPS: dict[str, dict[str, float]] = {
 DEVICES = ("cpu", "cuda", "cuda:N", "mps")
 _DEVICE_NAME = re.compile(r"(cpu|cuda|mps)(:\d+)?")
 CV_WARNING = 0.05
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -228,7 +228,7 @@ def _is_oom(err: BaseException) -> bool:
 
 
 def _prepare(model: nn.Module, device: torch.device, options: LatencyOptions) -> nn.Module:
-    model = model.to(device=device, dtype=DTYPES[options.dtype]).eval()
+    model = model.to(device=device, dtype=torch_dtype(options.dtype)).eval()
     if options.channels_last:
         model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     return model
@@ -361,7 +361,7 @@ def measure_latency(
         for done, batch in enumerate(options.batch_sizes, start=1):
             try:
                 x = torch.randn((batch, *input_shape), generator=generator)
-                x = x.to(device=device, dtype=DTYPES[options.dtype])
+                x = x.to(device=device, dtype=torch_dtype(options.dtype))
                 if options.channels_last and x.dim() == 4:
                     x = x.contiguous(memory_format=torch.channels_last)
                 with torch.inference_mode():

@@ -1,0 +1,117 @@
+"""Comparison: two or more specs side by side, and what differs from a baseline.
+
+Module by module (leaf parameters and MACs) and spec key by key (after `extends:` is resolved).
+Each item is summarised by pipeline.summarize; this module only lines the reports up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from resnet_inspect.analyzers.latency import LatencyOptions
+from resnet_inspect.errors import UsageError
+from resnet_inspect.pipeline import summarize
+from resnet_inspect.report import Comparison, Report
+
+
+def compare(
+    targets: list[str],
+    *,
+    input_shape: str | Sequence[int] | None = None,
+    batch_size: int | None = None,
+    dtype: str = "float32",
+    baseline: str | None = None,
+    latency: LatencyOptions | None = None,
+) -> Comparison:
+    """Two or more specs, spec files or presets (networks or single blocks) side by side: each
+    item's Report, and what differs from the baseline (the first, or the item whose name or
+    target is `baseline`) module by module and spec key by key. `input_shape` and
+    `batch_size` as for summarize, the same for every item; `latency` measures each item."""
+    if len(targets) < 2:
+        raise UsageError("compare needs two or more specs or presets")
+    items = []
+    for target in targets:
+        items.append(
+            summarize(
+                target,
+                input_shape=input_shape,
+                batch_size=batch_size,
+                dtype=dtype,
+                latency=latency,
+            )
+        )
+    index = 0
+    if baseline is not None:
+        names = [item.model for item in items]
+        matches = [
+            i
+            for i, (item, target) in enumerate(zip(items, targets, strict=True))
+            if baseline in (item.model, target)
+        ]
+        if not matches:
+            raise UsageError(
+                f"--baseline {baseline!r} is not one of the compared items: {', '.join(names)}"
+            )
+        index = matches[0]
+    base = items[index]
+    return Comparison(
+        items=items,
+        baseline=index,
+        module_differences=[_module_differences(base, item) for item in items],
+        spec_differences=[_spec_differences(base.spec or {}, item.spec or {}) for item in items],
+    )
+
+
+def _module_differences(base: Report, other: Report) -> list[dict[str, object]]:
+    """Leaf modules whose params or MACs differ (absent modules count as 0), in model order."""
+    theirs = {row.name: row for row in other.layers if row.is_leaf}
+    ours = {row.name: row for row in base.layers if row.is_leaf}
+    rows = []
+    for name in dict.fromkeys([*ours, *theirs]):
+        a, b = ours.get(name), theirs.get(name)
+        values = (
+            a.params if a else 0,
+            b.params if b else 0,
+            a.macs if a else 0,
+            b.macs if b else 0,
+        )
+        if values[0] != values[1] or values[2] != values[3]:
+            rows.append(
+                {
+                    "module": name,
+                    "type": (b or a).type,  # type: ignore[union-attr]
+                    "baseline_params": values[0],
+                    "params": values[1],
+                    "baseline_macs": values[2],
+                    "macs": values[3],
+                }
+            )
+    return rows
+
+
+def _flatten(value: object, prefix: str = "") -> dict[str, object]:
+    if isinstance(value, dict):
+        out: dict[str, object] = {}
+        for key, item in value.items():
+            if key not in ("name", "description", "source"):
+                out.update(_flatten(item, f"{prefix}{key}."))
+        return out
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        out = {}
+        for i, item in enumerate(value):
+            out.update(_flatten(item, f"{prefix}{i}."))
+        return out
+    return {prefix.rstrip("."): value}
+
+
+def _spec_differences(base: dict[str, object], other: dict[str, object]) -> list[dict[str, object]]:
+    """Spec keys (after extends: is resolved) whose values differ; missing keys are null."""
+    ours, theirs = _flatten(base), _flatten(other)
+    return [
+        {"key": key, "baseline": ours.get(key), "value": theirs.get(key)}
+        for key in dict.fromkeys([*ours, *theirs])
+        if ours.get(key) != theirs.get(key)
+    ]
+
+
+__all__ = ["compare"]
