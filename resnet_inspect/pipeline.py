@@ -15,7 +15,7 @@ from torch import nn
 from resnet_inspect.analyzers import torch_dtype
 from resnet_inspect.analyzers.analytic import check_against_plan
 from resnet_inspect.analyzers.flops import analyze_flops, count_with_fvcore
-from resnet_inspect.analyzers.graph import build_graph
+from resnet_inspect.analyzers.graph import build_graph, shortcut_branches
 from resnet_inspect.analyzers.latency import LatencyOptions, measure_latency
 from resnet_inspect.analyzers.layers import module_rows
 from resnet_inspect.analyzers.memory import analyze_memory
@@ -223,6 +223,7 @@ def _analyze_copy(
     leaves = [row for row in rows if row.is_leaf]
     macs = sum(row.macs for row in rows if row.depth == 1)
     final = final_field(trace, after)
+    branches = shortcut_branches(trace)  # weighted layers there are not the paper's depth
     element_bytes = trace.element_bytes
     totals = Totals(
         params=param_count,
@@ -236,7 +237,12 @@ def _analyze_copy(
         keras_total_params=param_count + buffer_count,
         weighted_layers=sum(1 for row in leaves if row.type in _WEIGHTED),
         depth=sum(
-            1 for row in leaves if row.type in _WEIGHTED and not row.name.endswith("downsample.0")
+            1
+            for row in leaves
+            if row.type in _WEIGHTED
+            and not any(
+                row.name == branch or row.name.startswith(branch + ".") for branch in branches
+            )
         ),
         receptive_field=max(final[0], final[1]) if final else None,
         effective_stride=max(final[2], final[3]) if final else None,

@@ -1,7 +1,12 @@
 """The data-flow graph of one forward pass, for diagrams: a node per operation (each call of a
 leaf module, each functional op such as the residual add), an edge per activation that flows
 from one to another, with its shape. Edges that belong to a shortcut are marked: the second
-operand of a residual add, and everything inside a `downsample` branch."""
+operand of a residual add, and everything inside a shortcut branch.
+
+Shortcut branches are found from the model, never from module names: a module that is a
+build.Shortcut says its kind (projection, zero-pad); in any other model, the module (a child of
+the block) that computes the second operand of a residual add, when both operands are computed
+inside the block, is a branch."""
 
 from __future__ import annotations
 
@@ -11,16 +16,54 @@ from torch import nn
 
 from resnet_inspect.analyzers.flops import op_macs
 from resnet_inspect.analyzers.trace import Trace
+from resnet_inspect.build import Shortcut
 
 _ADDS = {"aten::add", "aten::add_"}
+# How a shortcut's kind is drawn and listed.
+SHORTCUT_LABELS = {"projection": "projection 1×1", "zeropad": "zero-pad"}
 
 
-def _shortcut_kind(node: dict[str, Any]) -> str:
-    if node["type"] == "ZeroPadShortcut":
-        return "zero-pad"
-    if ".downsample" in f".{node['module']}" or node["module"].startswith("downsample"):
-        return "projection 1×1"
-    return "identity"
+def _inside(path: str, parent: str) -> bool:
+    return bool(path) and (not parent or path.startswith(parent + "."))
+
+
+def shortcut_branches(trace: Trace) -> dict[str, str]:
+    """Module path of every shortcut branch -> its label ("projection 1×1", "zero-pad")."""
+    branches = {
+        name: SHORTCUT_LABELS.get(call.module.kind, call.module.kind)
+        for name, call in trace.modules.items()
+        if isinstance(call.module, Shortcut)
+    }
+    writer: dict[int, str] = {}  # storage -> module of the op that last wrote it
+    for op in trace.ops:
+        operands = [ref for ref in op.inputs if not ref.is_state]
+        if (
+            op.name in _ADDS
+            and len(operands) > 1
+            and operands[0].key in writer
+            and operands[1].key in writer
+            and _inside(writer[operands[0].key], op.module)  # out = F(x), computed in the block
+        ):
+            # out + branch(x), both computed inside the block (torchvision's `out += identity`
+            # after `identity = self.downsample(x)`): the second operand's child is the branch.
+            # Where the second operand comes from outside (x itself), the shortcut is identity.
+            source = writer[operands[1].key]
+            if _inside(source, op.module) and not any(
+                _inside(source, branch) or source == branch for branch in branches
+            ):
+                depth = op.module.count(".") + 1 if op.module else 0
+                branch = ".".join(source.split(".")[: depth + 1])
+                branches[branch] = "projection"
+        for ref in op.outputs:
+            writer[ref.key] = op.module
+    return branches
+
+
+def _branch_of(path: str, branches: dict[str, str]) -> str | None:
+    for branch, label in branches.items():
+        if path == branch or _inside(path, branch):
+            return label
+    return None
 
 
 def build_graph(trace: Trace) -> dict[str, Any]:
@@ -35,6 +78,7 @@ def build_graph(trace: Trace) -> dict[str, Any]:
         }
     ]
     edges: list[dict[str, Any]] = []
+    branches = shortcut_branches(trace)
     writer: dict[int, int] = {trace.input.key: 0}  # storage -> node that last wrote it
     seen_params: set[str] = set()
     for op in trace.ops:
@@ -65,9 +109,9 @@ def build_graph(trace: Trace) -> dict[str, Any]:
             source = nodes[writer[ref.key]]
             shortcut = None
             if op.name in _ADDS and index >= 1:
-                shortcut = _shortcut_kind(source)
-            elif ".downsample" in f".{op.module}":
-                shortcut = "projection 1×1" if node["type"] != "ZeroPadShortcut" else "zero-pad"
+                shortcut = _branch_of(source["module"], branches) or "identity"
+            else:
+                shortcut = _branch_of(op.module, branches)
             edges.append(
                 {
                     "source": source["id"],

@@ -1,6 +1,15 @@
-"""Spec -> torch.nn.Module. torch is imported here and in analyze/ only."""
+"""Spec -> torch.nn.Module. torch is imported here, in analyzers/ and in pipeline.py only."""
 
-from resnet_inspect.build.blocks import BLOCKS, BasicBlock, Bottleneck
+from resnet_inspect.build.blocks import BLOCK_MODULES, Projection, ResidualBlock
+from resnet_inspect.build.layers import Shortcut, ZeroPadShortcut
 from resnet_inspect.build.network import ResNet, build_model
 
-__all__ = ["BLOCKS", "BasicBlock", "Bottleneck", "ResNet", "build_model"]
+__all__ = [
+    "BLOCK_MODULES",
+    "Projection",
+    "ResNet",
+    "ResidualBlock",
+    "Shortcut",
+    "ZeroPadShortcut",
+    "build_model",
+]

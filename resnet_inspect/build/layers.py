@@ -6,14 +6,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from resnet_inspect.spec.plan import LayerPlan
+from resnet_inspect.blocks.layers import LayerPlan
 
 
-class ZeroPadShortcut(nn.Module):
+class Shortcut:
+    """Marks a module as a residual block's shortcut branch; `kind` says which (the analyzers
+    read it from the model: identity is no module at all)."""
+
+    kind = "shortcut"
+
+
+class ZeroPadShortcut(nn.Module, Shortcut):
     """The paper's option A: subsample by the stride, then pad the new channels with zeros.
 
     Parameter-free, so it adds nothing to the parameter count (the CIFAR nets rely on this).
     """
+
+    kind = "zeropad"
 
     def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
         super().__init__()

@@ -7,7 +7,7 @@ import os
 import torch
 from torch import nn
 
-from resnet_inspect.build.blocks import BLOCKS
+from resnet_inspect.build.blocks import BLOCK_MODULES
 from resnet_inspect.build.layers import make_layer
 from resnet_inspect.errors import BuildError
 from resnet_inspect.spec import NetworkPlan, Spec, load_checked
@@ -23,7 +23,7 @@ class ResNet(nn.Module):
             self.add_module(layer.name, make_layer(layer))
         self.stage_names = []
         for stage in sorted({block.stage for block in plan.blocks}):
-            blocks = [BLOCKS[block.type](block) for block in plan.stage_blocks(stage)]
+            blocks = [BLOCK_MODULES[block.type](block) for block in plan.stage_blocks(stage)]
             name = f"layer{stage + 1}"
             self.add_module(name, nn.Sequential(*blocks))
             self.stage_names.append(name)

@@ -1,5 +1,6 @@
 """YAML -> validated Spec. No torch here, so `validate` and `--help` start fast."""
 
+from resnet_inspect.blocks.layers import LayerPlan
 from resnet_inspect.spec.loader import (
     load_checked,
     load_spec,
@@ -7,7 +8,7 @@ from resnet_inspect.spec.loader import (
     preset_names,
     preset_path,
 )
-from resnet_inspect.spec.plan import BlockPlan, LayerPlan, NetworkPlan, plan_network
+from resnet_inspect.spec.plan import BlockPlan, NetworkPlan, plan_network
 from resnet_inspect.spec.schema import Spec
 
 __all__ = [

@@ -9,57 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from resnet_inspect.blocks import BLOCKS, BlockInput
+from resnet_inspect.blocks.layers import LayerPlan, Size, bn_layer, conv_layer, relu_layer
+from resnet_inspect.blocks.layers import out_size as window_size
 from resnet_inspect.spec.schema import BlockOverride, Spec, head_layer_names
 from resnet_inspect.spec.source import Path
-
-Size = tuple[int, int]
-
-
-@dataclass(frozen=True)
-class LayerPlan:
-    """One module with its shape. `name` is the dotted path it gets in the built model."""
-
-    name: str
-    type: str  # conv | bn | relu | maxpool | avgpool | pad | linear | global_pool
-    in_channels: int
-    out_channels: int
-    in_size: Size
-    out_size: Size
-    kernel: int = 1
-    stride: int = 1
-    padding: int = 0
-    groups: int = 1
-    bias: bool = False
-
-    @property
-    def params(self) -> int:
-        if self.type == "conv":
-            weights = (
-                self.kernel * self.kernel * (self.in_channels // self.groups) * self.out_channels
-            )
-            return weights + (self.out_channels if self.bias else 0)
-        if self.type == "bn":
-            return 2 * self.out_channels
-        if self.type == "linear":
-            return self.in_channels * self.out_channels + self.out_channels
-        return 0
-
-    @property
-    def buffers(self) -> int:
-        """BN running mean and variance (num_batches_tracked not counted, as torchvision's docs)."""
-        return 2 * self.out_channels if self.type == "bn" else 0
-
-    @property
-    def macs(self) -> int:
-        """Multiply-adds of weights only, per image (the paper's and torchvision's convention)."""
-        if self.type == "conv":
-            per_pixel = (
-                self.kernel * self.kernel * (self.in_channels // self.groups) * self.out_channels
-            )
-            return per_pixel * self.out_size[0] * self.out_size[1]
-        if self.type == "linear":
-            return self.in_channels * self.out_channels
-        return 0
 
 
 @dataclass(frozen=True)
@@ -102,10 +56,6 @@ class PlanIssue:
     hint: str = ""
 
 
-def _out(size: int, kernel: int, stride: int, padding: int) -> int:
-    return (size + 2 * padding - kernel) // stride + 1
-
-
 def _fmt(size: Size) -> str:
     return f"{size[0]}x{size[1]}"
 
@@ -132,10 +82,7 @@ def plan_network(spec: Spec) -> tuple[NetworkPlan, list[PlanIssue]]:
         if layer.type == "pad":
             out_size = (size[0] + 2 * layer.padding, size[1] + 2 * layer.padding)
         elif layer.type in ("conv", "maxpool", "avgpool"):
-            out_size = (
-                _out(size[0], layer.kernel, layer.stride, layer.padding),
-                _out(size[1], layer.kernel, layer.stride, layer.padding),
-            )
+            out_size = window_size(size, layer.kernel, layer.stride, layer.padding)
             if layer.type == "conv":
                 out_channels = layer.out_channels or channels
         else:
@@ -252,9 +199,10 @@ def _plan_block(
                 "use shortcut: projection",
             )
         )
-    groups = spec.groups if spec.block == "bottleneck" else 1
-    if spec.block == "bottleneck" and groups > 1:
-        for value in filters[:2]:
+    block_type = BLOCKS[spec.block]
+    groups = spec.groups if block_type.grouped else 1
+    if groups > 1:
+        for value in (filters[i] for i in block_type.grouped):
             if value % groups:
                 issues.append(
                     PlanIssue(
@@ -265,83 +213,22 @@ def _plan_block(
                 )
                 groups = 1  # keep planning with a valid layout
                 break
-
-    def conv(
-        name: str,
-        cin: int,
-        cout: int,
-        kernel: int,
-        conv_stride: int,
-        size: Size,
-        conv_groups: int = 1,
-    ) -> tuple[LayerPlan, Size]:
-        padding = kernel // 2
-        out = (
-            _out(size[0], kernel, conv_stride, padding),
-            _out(size[1], kernel, conv_stride, padding),
-        )
-        return (
-            LayerPlan(
-                name,
-                "conv",
-                cin,
-                cout,
-                size,
-                out,
-                kernel,
-                conv_stride,
-                padding,
-                conv_groups,
-                spec.bias,
-            ),
-            out,
-        )
-
-    def bn(name: str, layer: LayerPlan) -> LayerPlan:
-        return LayerPlan(
-            name, "bn", layer.out_channels, layer.out_channels, layer.out_size, layer.out_size
-        )
-
-    def relu(name: str, layer: LayerPlan) -> LayerPlan:
-        return LayerPlan(
-            name, "relu", layer.out_channels, layer.out_channels, layer.out_size, layer.out_size
-        )
-
-    layers: list[LayerPlan] = []
-    if spec.block == "basic":
-        c1, size1 = conv("conv1", in_channels, filters[0], 3, stride, in_size)
-        c2, _ = conv("conv2", filters[0], filters[1], 3, 1, size1)
-        layers += [c1, bn("bn1", c1), relu("relu1", c1), c2, bn("bn2", c2)]
-        last = c2
-    else:
-        # v1 (paper, Caffe, Keras): stride on the first 1x1. v1.5 (torchvision): on the 3x3,
-        # which costs more MACs but is more accurate (torchvision's resnet.py comment).
-        s1, s3 = (stride, 1) if spec.stride_on == "1x1" else (1, stride)
-        c1, size1 = conv("conv1", in_channels, filters[0], 1, s1, in_size)
-        c2, size2 = conv("conv2", filters[0], filters[1], 3, s3, size1, groups)
-        c3, _ = conv("conv3", filters[1], filters[2], 1, 1, size2)
-        layers += [
-            c1,
-            bn("bn1", c1),
-            relu("relu1", c1),
-            c2,
-            bn("bn2", c2),
-            relu("relu2", c2),
-            c3,
-            bn("bn3", c3),
-        ]
-        last = c3
+    layers = block_type.plan(
+        BlockInput(in_channels, in_size, filters, stride, groups, spec.bias, spec.stride_on)
+    )
+    last = layers[-1]
     if shortcut == "projection":
-        proj, _ = conv("downsample.0", in_channels, out_channels, 1, stride, in_size)
-        layers += [proj, bn("downsample.1", proj)]
+        projection = conv_layer(
+            "downsample.0", in_channels, out_channels, 1, stride, in_size, 1, spec.bias
+        )
+        layers += [projection, bn_layer("downsample.1", projection)]
     elif shortcut == "zeropad":
         layers.append(
             LayerPlan(
                 "downsample", "zeropad", in_channels, out_channels, in_size, out_size, 1, stride
             )
         )
-    final = "relu3" if spec.block == "bottleneck" else "relu2"
-    layers.append(relu(final, last))
+    layers.append(relu_layer(block_type.final_relu, last))
     return BlockPlan(
         name=f"layer{stage + 1}.{index}",
         stage=stage,

@@ -13,12 +13,10 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from resnet_inspect.blocks import BLOCK_TYPES, BLOCKS
 from resnet_inspect.errors import Problem, SpecError
 from resnet_inspect.spec.source import Path, SourceMap
 
-BLOCK_TYPES = ("basic", "bottleneck")
-# Filters per block in the source notes' notation: [64, 64] basic, [64, 64, 256] bottleneck.
-FILTERS_PER_BLOCK = {"basic": 2, "bottleneck": 3}
 STRIDE_ON = ("1x1", "3x3")
 SHORTCUT_OPTIONS = ("A", "B", "C", "none")
 SHORTCUT_KINDS = ("identity", "projection", "zeropad", "none")
@@ -277,11 +275,12 @@ class _Parser:
         stem = self.stem(raw.get("stem"), ("stem",), bool(bias)) if "stem" in raw else None
         stages = self.stages(raw.get("stages"), ("stages",), block) if "stages" in raw else None
 
-        if block == "basic" and groups not in (None, 1):
+        if block is not None and not BLOCKS[block].grouped and groups not in (None, 1):
+            grouped = [name for name, kind in BLOCKS.items() if kind.grouped]
             self.fail(
                 ("groups",),
-                "basic blocks support only groups: 1",
-                "grouped convolutions (ResNeXt) need block: bottleneck",
+                f"{block} blocks support only groups: 1",
+                f"grouped convolutions (ResNeXt) need block: {' or '.join(grouped)}",
             )
         if self.problems:
             return None
@@ -474,11 +473,12 @@ class _Parser:
         filters = self.int_list(value, path, "filters")
         if filters is None or block is None:
             return filters
-        want = FILTERS_PER_BLOCK[block]
+        want = BLOCKS[block].filters
         if len(filters) != want:
-            example = "[64, 64]" if block == "basic" else "[64, 64, 256]"
             self.fail(
-                path, f"a {block} block takes {want} filters, got {len(filters)}", f"e.g. {example}"
+                path,
+                f"a {block} block takes {want} filters, got {len(filters)}",
+                f"e.g. {BLOCKS[block].example}",
             )
             return None
         return filters

@@ -1,0 +1,45 @@
+"""The basic block (ResNet-18/34): 3×3 conv, BN, ReLU, 3×3 conv, BN; add shortcut; ReLU.
+
+The stride sits on the first 3×3 (He et al. 2015, Fig. 2 left; torchvision's BasicBlock).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from resnet_inspect.blocks import BlockInput, BlockType
+from resnet_inspect.blocks.layers import LayerPlan, bn_layer, conv_layer, relu_layer
+
+
+def plan(block: BlockInput) -> list[LayerPlan]:
+    first, second = block.filters
+    conv1 = conv_layer(
+        "conv1", block.in_channels, first, 3, block.stride, block.in_size, 1, block.bias
+    )
+    conv2 = conv_layer("conv2", first, second, 3, 1, conv1.out_size, 1, block.bias)
+    return [
+        conv1,
+        bn_layer("bn1", conv1),
+        relu_layer("relu1", conv1),
+        conv2,
+        bn_layer("bn2", conv2),
+    ]
+
+
+def forward(self: Any, x: Any) -> Any:
+    out = self.relu1(self.bn1(self.conv1(x)))
+    out = self.bn2(self.conv2(out))
+    return self.relu2(self.add_shortcut(out, x))
+
+
+BLOCK = BlockType(
+    name="basic",
+    class_name="BasicBlock",
+    filters=2,
+    example="[64, 64]",
+    grouped=(),
+    final_relu="relu2",
+    plan=plan,
+    forward=forward,
+    recipe=__doc__.splitlines()[0] if __doc__ else "",
+)

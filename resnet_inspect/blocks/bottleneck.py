@@ -1,0 +1,51 @@
+"""The bottleneck (ResNet-50/101/152, ResNeXt, Wide ResNet): 1×1 reduce, BN, ReLU, 3×3
+(grouped), BN, ReLU, 1×1 expand, BN; add shortcut; ReLU.
+
+The stride sits on the first 1×1 ("v1": the paper, Caffe, Keras) or on the 3×3 ("v1.5":
+torchvision, which costs more MACs and is more accurate, as torchvision's resnet.py notes).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from resnet_inspect.blocks import BlockInput, BlockType
+from resnet_inspect.blocks.layers import LayerPlan, bn_layer, conv_layer, relu_layer
+
+
+def plan(block: BlockInput) -> list[LayerPlan]:
+    reduce, inner, expand = block.filters
+    s1, s3 = (block.stride, 1) if block.stride_on == "1x1" else (1, block.stride)
+    conv1 = conv_layer("conv1", block.in_channels, reduce, 1, s1, block.in_size, 1, block.bias)
+    conv2 = conv_layer("conv2", reduce, inner, 3, s3, conv1.out_size, block.groups, block.bias)
+    conv3 = conv_layer("conv3", inner, expand, 1, 1, conv2.out_size, 1, block.bias)
+    return [
+        conv1,
+        bn_layer("bn1", conv1),
+        relu_layer("relu1", conv1),
+        conv2,
+        bn_layer("bn2", conv2),
+        relu_layer("relu2", conv2),
+        conv3,
+        bn_layer("bn3", conv3),
+    ]
+
+
+def forward(self: Any, x: Any) -> Any:
+    out = self.relu1(self.bn1(self.conv1(x)))
+    out = self.relu2(self.bn2(self.conv2(out)))
+    out = self.bn3(self.conv3(out))
+    return self.relu3(self.add_shortcut(out, x))
+
+
+BLOCK = BlockType(
+    name="bottleneck",
+    class_name="Bottleneck",
+    filters=3,
+    example="[64, 64, 256]",
+    grouped=(0, 1),  # the 3x3's input (the 1x1 reduce's output) and output widths
+    final_relu="relu3",
+    plan=plan,
+    forward=forward,
+    recipe=" ".join(__doc__.split("\n\n")[0].split()) if __doc__ else "",
+)
