@@ -8,8 +8,13 @@ made of those layers (build/blocks.py). The shortcut is not the block's business
 the spec's shortcut (identity, projection, zero-pad) and the builder makes it a module of its
 own kind, which the analyzers read from the model.
 
-Adding a block type: a module here with a BLOCK, one line in BLOCKS, presets, tests and docs.
-No torch is imported here: `validate` and `--help` stay fast.
+A block option is a setting any block can take, written as a top-level spec key (`se:
+{reduction: 16}`): a module here with an OPTION declares its key, how its value is read, the
+layers it adds after the block's main path (in a child module of its own, such as `se`) and
+that child's forward, applied to the main path's output before the shortcut is added.
+
+Adding a block type or option: a module here with a BLOCK or an OPTION (found by name, no list
+to edit), presets, tests and docs. No torch is imported here: `validate` and `--help` stay fast.
 """
 
 from __future__ import annotations
@@ -49,13 +54,39 @@ class BlockType:
     recipe: str  # the block in one line, for docs and --help
 
 
-def _registry() -> dict[str, BlockType]:
-    from resnet_inspect.blocks import basic, bottleneck
+@dataclass(frozen=True)
+class BlockOption:
+    """A setting any block can take. See the module docstring."""
 
-    return {block.name: block for block in (basic.BLOCK, bottleneck.BLOCK)}
+    key: str  # the top-level spec key, and the child module's name in each block ("se")
+    class_name: str  # the child nn.Module's class name ("SqueezeExcitation")
+    # parse(value) -> (settings as JSON-native values, problems as (key path, message, hint))
+    parse: Callable[[Any], tuple[dict[str, Any], list[tuple[tuple[str, ...], str, str]]]]
+    plan: Callable[[dict[str, Any], LayerPlan], list[LayerPlan]]  # layers, names in the child
+    forward: Callable[[Any, Any], Any]  # forward(child, out) -> out
+    recipe: str
+    example: str  # the key as written in a spec: "se: {reduction: 16}"
 
 
-BLOCKS: dict[str, BlockType] = _registry()
+def _registry() -> tuple[dict[str, BlockType], dict[str, BlockOption]]:
+    """Every module of this package that declares a BLOCK or an OPTION, in name order."""
+    import importlib
+    import pkgutil
+
+    blocks: dict[str, BlockType] = {}
+    options: dict[str, BlockOption] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        block = getattr(module, "BLOCK", None)
+        option = getattr(module, "OPTION", None)
+        if isinstance(block, BlockType):
+            blocks[block.name] = block
+        if isinstance(option, BlockOption):
+            options[option.key] = option
+    return blocks, options
+
+
+BLOCKS, OPTIONS = _registry()
 BLOCK_TYPES = tuple(BLOCKS)
 
-__all__ = ["BLOCKS", "BLOCK_TYPES", "BlockInput", "BlockType"]
+__all__ = ["BLOCKS", "BLOCK_TYPES", "OPTIONS", "BlockInput", "BlockOption", "BlockType"]

@@ -17,7 +17,9 @@ class LayerPlan:
     """One module with its shape. `name` is the dotted path it gets in the built model."""
 
     name: str
-    type: str  # conv | bn | relu | maxpool | avgpool | pad | linear | global_pool
+    # conv | bn | relu | sigmoid | maxpool | avgpool | pad | linear | global_avgpool |
+    # global_maxpool | zeropad
+    type: str
     in_channels: int
     out_channels: int
     in_size: Size

@@ -13,11 +13,13 @@ for identity, so the analyzers read what a branch is from the model, never from 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 import torch
 from torch import nn
 
-from resnet_inspect.blocks import BLOCKS
+from resnet_inspect.blocks import BLOCKS, OPTIONS
+from resnet_inspect.blocks.layers import LayerPlan
 from resnet_inspect.build.layers import Shortcut, make_layer
 from resnet_inspect.spec.plan import BlockPlan
 
@@ -44,18 +46,52 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, plan: BlockPlan) -> None:
         super().__init__()
+        children: dict[str, list[LayerPlan]] = {}
         for layer in plan.layers:
-            if not layer.name.startswith("downsample"):
+            child, _, rest = layer.name.partition(".")
+            if child in OPTIONS:
+                children.setdefault(child, []).append(replace(layer, name=rest))
+            elif not layer.name.startswith("downsample"):
                 self.add_module(layer.name, make_layer(layer))
+            if child in OPTIONS and len(children[child]) == 1:
+                self.add_module(child, OPTION_MODULES[child](children[child]))
+        self.options = list(children)
         self.downsample = _shortcut(plan)
         self.residual = plan.shortcut != "none"
 
     def add_shortcut(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """out + shortcut(x): in place, as torchvision does (also keeps the meta pass fast)."""
+        """The block options (an SE gate…) on the main path's output, then + shortcut(x): in
+        place, as torchvision does (also keeps the meta pass fast)."""
+        for name in self.options:
+            out = getattr(self, name)(out)
         if not self.residual:
             return out
         out += x if self.downsample is None else self.downsample(x)
         return out
+
+
+class OptionModule(nn.Module):
+    """A block option's child module (`se`): its planned layers and its option's forward."""
+
+    def __init__(self, layers: list[LayerPlan]) -> None:
+        super().__init__()
+        for layer in layers:
+            self.add_module(layer.name, make_layer(layer))
+
+
+def _option_class(key: str) -> type[OptionModule]:
+    option = OPTIONS[key]
+    cls = type(
+        option.class_name,
+        (OptionModule,),
+        {"forward": option.forward, "__doc__": option.recipe, "__module__": __name__},
+    )
+    setattr(sys.modules[__name__], option.class_name, cls)  # importable, so models pickle
+    return cls
+
+
+# One nn.Module class per block option: SqueezeExcitation, ...
+OPTION_MODULES: dict[str, type[OptionModule]] = {key: _option_class(key) for key in OPTIONS}
 
 
 def _block_class(name: str) -> type[ResidualBlock]:

@@ -64,12 +64,12 @@ def make_layer(layer: LayerPlan) -> nn.Module:
         return nn.AvgPool2d(kernel_size=layer.kernel, stride=layer.stride, padding=layer.padding)
     if layer.type == "pad":
         return nn.ZeroPad2d(layer.padding)
-    if layer.type == "global_pool":
-        return (
-            nn.AdaptiveAvgPool2d((1, 1))
-            if layer.name == "avgpool"
-            else nn.AdaptiveMaxPool2d((1, 1))
-        )
+    if layer.type == "global_avgpool":
+        return nn.AdaptiveAvgPool2d((1, 1))
+    if layer.type == "global_maxpool":
+        return nn.AdaptiveMaxPool2d((1, 1))
+    if layer.type == "sigmoid":
+        return nn.Sigmoid()
     if layer.type == "linear":
         return nn.Linear(layer.in_channels, layer.out_channels, bias=layer.bias)
     if layer.type == "zeropad":

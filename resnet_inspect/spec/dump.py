@@ -87,4 +87,6 @@ def dump_spec(spec: Spec) -> str:
         lines.append("head: none")
     else:
         lines.append(f"head: {_flow({'pool': spec.head.pool, 'classes': spec.head.classes})}")
+    for key, settings in spec.options.items():
+        lines.append(f"{key}: {_flow(settings)}")
     return "\n".join(lines) + "\n"

@@ -7,9 +7,9 @@ Output size of a convolution or pool: floor((size + 2*padding - kernel) / stride
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from resnet_inspect.blocks import BLOCKS, BlockInput
+from resnet_inspect.blocks import BLOCKS, OPTIONS, BlockInput
 from resnet_inspect.blocks.layers import LayerPlan, Size, bn_layer, conv_layer, relu_layer
 from resnet_inspect.blocks.layers import out_size as window_size
 from resnet_inspect.spec.schema import BlockOverride, Spec, head_layer_names
@@ -142,7 +142,8 @@ def plan_network(spec: Spec) -> tuple[NetworkPlan, list[PlanIssue]]:
     head: list[LayerPlan] = []
     if spec.head is not None:
         pool_name, fc_name = head_layer_names(spec.head)
-        head.append(LayerPlan(pool_name, "global_pool", channels, channels, size, (1, 1)))
+        pool_type = "global_avgpool" if spec.head.pool == "avg" else "global_maxpool"
+        head.append(LayerPlan(pool_name, pool_type, channels, channels, size, (1, 1)))
         head.append(
             LayerPlan(fc_name, "linear", channels, spec.head.classes, (1, 1), (1, 1), bias=True)
         )
@@ -217,6 +218,11 @@ def _plan_block(
         BlockInput(in_channels, in_size, filters, stride, groups, spec.bias, spec.stride_on)
     )
     last = layers[-1]
+    for key, settings in spec.options.items():  # block options: a child module after the path
+        layers += [
+            replace(layer, name=f"{key}.{layer.name}")
+            for layer in OPTIONS[key].plan(settings, last)
+        ]
     if shortcut == "projection":
         projection = conv_layer(
             "downsample.0", in_channels, out_channels, 1, stride, in_size, 1, spec.bias

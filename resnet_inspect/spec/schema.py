@@ -10,10 +10,10 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from resnet_inspect.blocks import BLOCK_TYPES, BLOCKS
+from resnet_inspect.blocks import BLOCK_TYPES, BLOCKS, OPTIONS
 from resnet_inspect.errors import Problem, SpecError
 from resnet_inspect.spec.source import Path, SourceMap
 
@@ -134,6 +134,9 @@ class Spec:
     head: Head | None = Head()
     description: str = ""
     source: str = ""
+    # Block options (resnet_inspect/blocks/), each written as its own top-level key in YAML:
+    # {"se": {"reduction": 16}} is `se: {reduction: 16}`.
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-native values (lists, not tuples), for reports and diffs."""
@@ -243,7 +246,7 @@ class _Parser:
         if not isinstance(raw, dict):
             self.fail((), f"a spec must be a mapping of keys, got {_show(raw)}")
             return None
-        self.keys(raw, TOP_KEYS, (), "spec")
+        self.keys(raw, (*TOP_KEYS, *OPTIONS), (), "spec")
         for key in REQUIRED_TOP_KEYS:
             if key not in raw:
                 self.fail((), f"missing required key {key!r}")
@@ -282,6 +285,13 @@ class _Parser:
                 f"{block} blocks support only groups: 1",
                 f"grouped convolutions (ResNeXt) need block: {' or '.join(grouped)}",
             )
+        options: dict[str, dict[str, Any]] = {}
+        for key, option in OPTIONS.items():
+            if key in raw and raw[key] is not None:
+                settings, problems = option.parse(raw[key])
+                for where, message, hint in problems:
+                    self.fail((key, *where), message, hint)
+                options[key] = settings
         if self.problems:
             return None
         assert input_shape and stem is not None and block and stages is not None  # for mypy
@@ -298,6 +308,7 @@ class _Parser:
             bias=bias,
             stages=stages,
             head=head if head != "none" else None,  # type: ignore[arg-type]
+            options=options,
         )
 
     def input_shape(self, value: Any, path: Path) -> tuple[int, int, int] | None:
