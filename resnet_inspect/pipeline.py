@@ -22,6 +22,7 @@ from resnet_inspect.analyzers.memory import analyze_memory
 from resnet_inspect.analyzers.receptive_field import final_field, propagate
 from resnet_inspect.analyzers.trace import trace_model
 from resnet_inspect.build import build_model
+from resnet_inspect.build.blocks import OptionModule
 from resnet_inspect.errors import UsageError
 from resnet_inspect.inputs import check_channels_first, parse_input_shape, resolve_batch
 from resnet_inspect.report import LayerRow, Report, StageRow, Totals
@@ -223,7 +224,16 @@ def _analyze_copy(
     leaves = [row for row in rows if row.is_leaf]
     macs = sum(row.macs for row in rows if row.depth == 1)
     final = final_field(trace, after)
-    branches = shortcut_branches(trace)  # weighted layers there are not the paper's depth
+    # Weighted layers on shortcut branches and in block options (an SE gate's 1x1 convs) are
+    # not on the main path: the paper's depth leaves them out (SE-ResNet-50 is "50").
+    branches = shortcut_branches(trace)
+    branches.update(
+        {
+            name: "option"
+            for name, module in model.named_modules()
+            if isinstance(module, OptionModule)
+        }
+    )
     element_bytes = trace.element_bytes
     totals = Totals(
         params=param_count,

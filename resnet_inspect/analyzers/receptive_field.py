@@ -5,6 +5,9 @@ A window op (convolution, pooling) with kernel k, stride s and dilation d gives
 rf + (k - 1) * d * jump and jump * s. Where paths meet (the residual add) the result takes the
 largest receptive field of its inputs: the max over all paths, shortcuts included. Global
 pooling and everything after it see the whole input (no receptive field is reported there).
+Where a global path rejoins a spatial one (a squeeze-and-excitation gate scaling each channel),
+the output keeps its positions and its window: the field is the local one, through
+convolution and pooling windows, as the ResNet papers count it.
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ _GLOBAL = {
 
 def _step(op: OpCall, fields: dict[int, Field | None]) -> Field | None:
     known = [fields[ref.key] for ref in op.inputs if not ref.is_state and ref.key in fields]
-    if not known or any(f is None for f in known) or op.name in _GLOBAL:
-        return None
     spatial = [f for f in known if f is not None]
+    if not spatial or op.name in _GLOBAL:
+        return None
     rf_h, rf_w = max(f[0] for f in spatial), max(f[1] for f in spatial)
     jump_h, jump_w = max(f[2] for f in spatial), max(f[3] for f in spatial)
     if op.kernel is not None and op.stride is not None:

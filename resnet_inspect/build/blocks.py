@@ -46,15 +46,17 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, plan: BlockPlan) -> None:
         super().__init__()
-        children: dict[str, list[LayerPlan]] = {}
+        children: dict[str, list[LayerPlan]] = {}  # option child -> its layers
         for layer in plan.layers:
             child, _, rest = layer.name.partition(".")
             if child in OPTIONS:
                 children.setdefault(child, []).append(replace(layer, name=rest))
-            elif not layer.name.startswith("downsample"):
-                self.add_module(layer.name, make_layer(layer))
-            if child in OPTIONS and len(children[child]) == 1:
+        for layer in plan.layers:  # modules in the plan's order, each option where it starts
+            child = layer.name.partition(".")[0]
+            if child in children and not hasattr(self, child):
                 self.add_module(child, OPTION_MODULES[child](children[child]))
+            elif child not in children and not layer.name.startswith("downsample"):
+                self.add_module(layer.name, make_layer(layer))
         self.options = list(children)
         self.downsample = _shortcut(plan)
         self.residual = plan.shortcut != "none"
