@@ -84,7 +84,8 @@ def test_keras_resnet50_params_match_keras():
 
 
 def _torchvision_forward(sd, x, block, layers, groups=1):
-    """An independent re-statement of torchvision's ResNet forward, from a state_dict alone."""
+    """An independent re-statement of torchvision's ResNet forward, from a state_dict alone;
+    with `se.fc1`/`se.fc2` weights in a block, timm's SE gate (Hu et al. 2018) after bn3."""
 
     def bn(t, prefix):
         return F.batch_norm(
@@ -120,6 +121,15 @@ def _torchvision_forward(sd, x, block, layers, groups=1):
                     )
                 )
                 out = bn(F.conv2d(out, sd[f"{p}.conv3.weight"]), f"{p}.bn3")
+            if f"{p}.se.fc1.weight" in sd:  # squeeze, excite, scale
+                squeezed = out.mean((2, 3), keepdim=True)
+                hidden = F.relu(
+                    F.conv2d(squeezed, sd[f"{p}.se.fc1.weight"], sd[f"{p}.se.fc1.bias"])
+                )
+                gate = torch.sigmoid(
+                    F.conv2d(hidden, sd[f"{p}.se.fc2.weight"], sd[f"{p}.se.fc2.bias"])
+                )
+                out = out * gate
             identity = x
             if f"{p}.downsample.0.weight" in sd:
                 identity = bn(
@@ -130,21 +140,40 @@ def _torchvision_forward(sd, x, block, layers, groups=1):
     return F.linear(x, sd["fc.weight"], sd["fc.bias"])
 
 
+def se_manifest(base: str) -> dict[str, list[int]]:
+    """timm's SE-ResNet state_dict: torchvision's, plus per bottleneck `se.fc1` (C -> C/16)
+    and `se.fc2` (C/16 -> C) 1x1 convs with biases, C the block's output width."""
+    manifest = dict(REFERENCE["models"][base]["state_dict"])
+    for key, shape in REFERENCE["models"][base]["state_dict"].items():
+        if key.endswith(".conv3.weight"):
+            block, channels = key.removesuffix(".conv3.weight"), shape[0]
+            manifest[f"{block}.se.fc1.weight"] = [channels // 16, channels, 1, 1]
+            manifest[f"{block}.se.fc1.bias"] = [channels // 16]
+            manifest[f"{block}.se.fc2.weight"] = [channels, channels // 16, 1, 1]
+            manifest[f"{block}.se.fc2.bias"] = [channels]
+    return manifest
+
+
 @pytest.mark.parametrize(
     ("name", "block", "layers", "groups"),
     [
         ("resnet18", "basic", [2, 2, 2, 2], 1),
         ("resnet50", "bottleneck", [3, 4, 6, 3], 1),
         ("resnext50_32x4d", "bottleneck", [3, 4, 6, 3], 32),
+        ("seresnet50", "bottleneck", [3, 4, 6, 3], 1),
     ],
 )
 def test_torchvision_checkpoint_loads_strictly_and_gives_the_same_outputs(
     name, block, layers, groups
 ):
-    # A "checkpoint" made from torchvision's manifest alone, with non-trivial BN statistics.
+    # A "checkpoint" made from torchvision's manifest alone (timm's for SE), with non-trivial
+    # BN statistics.
     generator = torch.Generator().manual_seed(1)
     checkpoint = {}
-    for key, shape in REFERENCE["models"][name]["state_dict"].items():
+    manifest = (
+        se_manifest("resnet50") if name == "seresnet50" else REFERENCE["models"][name]["state_dict"]
+    )
+    for key, shape in manifest.items():
         if key.endswith("num_batches_tracked"):
             checkpoint[key] = torch.tensor(5)
         elif key.endswith("running_var"):

@@ -103,6 +103,7 @@ def test_spec_doc_has_examples_for_every_key():
         "name:",
         "conv_block",
         "identity_block",
+        "se:",
     ):
         assert key in text, key
 

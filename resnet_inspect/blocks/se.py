@@ -1,0 +1,65 @@
+"""Squeeze-and-excitation (Hu et al. 2018, "Squeeze-and-Excitation Networks"): global average
+pool, 1×1 conv to C/r channels, ReLU, 1×1 conv back to C, sigmoid; the block's main-path output
+is multiplied by that per-channel gate before the shortcut is added.
+
+`se: {reduction: 16}`. The reduced width is C/r rounded to a multiple of `divisor` (8 by
+default, as timm's SEModule rounds; `divisor: 1` keeps C/r exactly as the paper writes it);
+both 1×1 convolutions have a bias.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from resnet_inspect.blocks import BlockOption
+from resnet_inspect.blocks.layers import LayerPlan, conv_layer, relu_layer
+
+_KEYS = ("reduction", "divisor")
+
+
+def reduced_width(channels: int, reduction: int, divisor: int) -> int:
+    """C/r rounded to the nearest multiple of `divisor` (at least `divisor`), as timm's
+    make_divisible(channels / reduction, divisor, round_limit=0) does."""
+    value = channels / reduction
+    return max(divisor, int(value + divisor / 2) // divisor * divisor)
+
+
+def parse(value: Any) -> tuple[dict[str, Any], list[tuple[tuple[str, ...], str, str]]]:
+    if value is True or value == {}:
+        value = {}
+    if not isinstance(value, dict):
+        return {}, [((), "se takes a mapping", "e.g. se: {reduction: 16}")]
+    problems: list[tuple[tuple[str, ...], str, str]] = []
+    for key in value:
+        if key not in _KEYS:
+            problems.append(((str(key),), "unknown key in se", f"allowed: {', '.join(_KEYS)}"))
+    settings = {"reduction": value.get("reduction", 16), "divisor": value.get("divisor", 8)}
+    for key, number in settings.items():
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= 4096:
+            problems.append(((key,), f"{key} must be a whole number from 1 to 4,096", ""))
+    return settings, problems
+
+
+def plan(settings: dict[str, Any], after: LayerPlan) -> list[LayerPlan]:
+    channels = after.out_channels
+    reduced = reduced_width(channels, settings["reduction"], settings["divisor"])
+    pool = LayerPlan("pool", "global_avgpool", channels, channels, after.out_size, (1, 1))
+    fc1 = conv_layer("fc1", channels, reduced, 1, 1, (1, 1), 1, True)
+    fc2 = conv_layer("fc2", reduced, channels, 1, 1, (1, 1), 1, True)
+    gate = LayerPlan("gate", "sigmoid", channels, channels, (1, 1), (1, 1))
+    return [pool, fc1, relu_layer("relu", fc1), fc2, gate]
+
+
+def forward(self: Any, x: Any) -> Any:
+    return x * self.gate(self.fc2(self.relu(self.fc1(self.pool(x)))))
+
+
+OPTION = BlockOption(
+    key="se",
+    class_name="SqueezeExcitation",
+    parse=parse,
+    plan=plan,
+    forward=forward,
+    recipe=" ".join(__doc__.split("\n\n")[0].split()) if __doc__ else "",
+    example="se: {reduction: 16}",
+)
