@@ -154,7 +154,7 @@ EXPECTED = {
         "{dir}unknown_pool.yaml:7:14: head.pool: unknown pool 'mean' (choose one of: avg, max)",
     ],
     "unknown_shortcut_option.yaml": [
-        "{dir}unknown_shortcut_option.yaml:4:11: shortcut: unknown shortcut option 'identity' (choose one of: A, B, C, none)",
+        "{dir}unknown_shortcut_option.yaml:4:11: shortcut: unknown shortcut option 'identity' (choose one of: A, B, C, D, none)",
     ],
     "unknown_stage_key.yaml": [
         "{dir}unknown_stage_key.yaml:6:5: stages.0: stage is missing 'blocks'",

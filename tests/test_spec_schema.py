@@ -49,7 +49,7 @@ def test_all_problems_reported_at_once_with_locations(write_spec):
         "  - {filters: [64, 64, 256], blocks: 0}\n"
         "  - {filters: [64, 64], blocks: 2.0, stride: -1}\n"
         "head: {clases: 10}\n"
-        "shortcut: D\n"
+        "shortcut: E\n"
     )
     assert problems(path) == [
         f"{path}:1:1: missing required key 'block'",
@@ -62,7 +62,7 @@ def test_all_problems_reported_at_once_with_locations(write_spec):
         f"{path}:7:33: stages.1.blocks: blocks must be a whole number, got 2.0 (write 2)",
         f"{path}:7:46: stages.1.stride: stride must be at least 1, got -1",
         f"{path}:8:8: head.clases: unknown key in head (did you mean 'classes'?)",
-        f"{path}:9:11: shortcut: unknown shortcut option 'D' (choose one of: A, B, C, none)",
+        f"{path}:9:11: shortcut: unknown shortcut option 'E' (choose one of: A, B, C, D, none)",
     ]
 
 

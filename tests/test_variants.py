@@ -111,3 +111,126 @@ def test_bad_se_settings_are_located(write_spec, text, message):
     with pytest.raises(SpecError) as err:
         load_spec(path)
     assert [line.split(": ", 1)[1] for line in err.value.lines()] == [message]
+
+
+# -- ResNet-C's deep stem and ResNet-D's average-pool shortcut (He et al. 2019) ---------------
+
+# The deep stem: 3x3 convs 3->32 (stride 2), 32->32, 32->64, each with a BN of its width,
+# instead of a 7x7 conv 3->64 (9,408 weights); ResNet-D's pool adds no parameters.
+DEEP_STEM = 3 * 3 * 3 * 32 + 2 * 32 + 3 * 3 * 32 * 32 + 2 * 32 + 3 * 3 * 32 * 64
+STEM_7x7 = 7 * 7 * 3 * 64
+
+
+@pytest.mark.parametrize(
+    ("name", "base", "published"),
+    [
+        ("resnet18d", "resnet18", 11_708_744),
+        ("resnet34d", "resnet34", 21_816_904),
+        ("resnet50d", "resnet50", 25_576_264),
+    ],
+)
+def test_d_variant_parameter_counts_are_timms(name, base, published):
+    params = sum(p.numel() for p in build_model(name, device="meta").parameters())
+    assert params == REFERENCE["models"][base]["params"] - STEM_7x7 + DEEP_STEM == published
+
+
+def test_resnet26d_by_hand():
+    # Two bottlenecks per stage of widths (64, 256), (128, 512), (256, 1024), (512, 2048); the
+    # first of each stage has a 1x1 projection (and BN); bn1 of the stem (64) and fc (2048 -> 1000).
+    total = DEEP_STEM + 2 * 64
+    in_channels = 64
+    for mid, out in ((64, 256), (128, 512), (256, 1024), (512, 2048)):
+        for index in range(2):
+            cin = in_channels if index == 0 else out
+            total += cin * mid + 2 * mid + 9 * mid * mid + 2 * mid + mid * out + 2 * out
+            if index == 0:
+                total += cin * out + 2 * out
+        in_channels = out
+    total += 2048 * 1000 + 1000
+    assert total == 16_014_408  # timm's resnet26d
+    assert sum(p.numel() for p in build_model("resnet26d", device="meta").parameters()) == total
+
+
+def _resnet50d_forward(sd, x):
+    """An independent re-statement of ResNet-50-D's forward from a state_dict alone: the deep
+    stem, v1.5 bottlenecks, and where the shape changes an average pool (2x2 at the stride,
+    ceil mode, padding not counted) before the 1x1 projection."""
+    import torch
+    import torch.nn.functional as F
+
+    def bn(t, prefix):
+        return F.batch_norm(
+            t,
+            sd[f"{prefix}.running_mean"],
+            sd[f"{prefix}.running_var"],
+            sd[f"{prefix}.weight"],
+            sd[f"{prefix}.bias"],
+            False,
+            0.0,
+            1e-5,
+        )
+
+    x = F.relu(bn(F.conv2d(x, sd["conv1.weight"], stride=2, padding=1), "bn1"))
+    x = F.relu(bn(F.conv2d(x, sd["conv2.weight"], padding=1), "bn2"))
+    x = F.relu(bn(F.conv2d(x, sd["conv3.weight"], padding=1), "bn3"))
+    x = F.max_pool2d(x, 3, 2, 1)
+    for stage, count in enumerate([3, 4, 6, 3]):
+        for index in range(count):
+            p = f"layer{stage + 1}.{index}"
+            stride = 2 if stage > 0 and index == 0 else 1
+            out = F.relu(bn(F.conv2d(x, sd[f"{p}.conv1.weight"]), f"{p}.bn1"))
+            out = F.relu(
+                bn(F.conv2d(out, sd[f"{p}.conv2.weight"], stride=stride, padding=1), f"{p}.bn2")
+            )
+            out = bn(F.conv2d(out, sd[f"{p}.conv3.weight"]), f"{p}.bn3")
+            identity = x
+            if f"{p}.downsample.1.weight" in sd:
+                pooled = (
+                    F.avg_pool2d(x, 2, stride, ceil_mode=True, count_include_pad=False)
+                    if stride > 1
+                    else x
+                )
+                identity = bn(F.conv2d(pooled, sd[f"{p}.downsample.1.weight"]), f"{p}.downsample.2")
+            x = F.relu(out + identity)
+    x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+    return F.linear(x, sd["fc.weight"], sd["fc.bias"])
+
+
+@pytest.mark.parametrize("size", [64, 56])  # 56: odd maps (7 -> 4) meet the ceil-mode pool
+def test_resnet50d_forward_equals_an_independent_re_statement(size):
+    import torch
+
+    model = build_model("resnet50d", seed=3).eval()
+    generator = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for module in model.modules():  # non-trivial BN statistics
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.normal_(0, 0.1, generator=generator)
+                module.running_var.uniform_(0.5, 1.5, generator=generator)
+        x = torch.randn(2, 3, size, size, generator=generator)
+        ours = model(x)
+        theirs = _resnet50d_forward(model.state_dict(), x)
+    torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_avgpool_shortcut_is_its_own_kind():
+    from resnet_inspect.build import AvgPoolProjection
+
+    model = build_model("resnet50d", device="meta")
+    shortcuts = [m for m in model.modules() if isinstance(m, AvgPoolProjection)]
+    assert len(shortcuts) == 4  # the first block of each stage
+    graph = summarize("resnet50d").graph
+    labels = {edge["shortcut"] for edge in graph["edges"] if edge["shortcut"]}
+    assert labels == {"identity", "avg-pool + projection 1×1"}
+    report = summarize("resnet50d")
+    assert report.totals.weighted_layers - report.totals.depth == 4  # the projections
+
+
+def test_d_variant_check_rules_and_compare():
+    runner = CliRunner()
+    assert runner.invoke(cli, ["summary", "resnet50d", "--check"]).exit_code == 0
+    assert runner.invoke(cli, ["validate", "--rules", "resnet50d", "resnet18d"]).stderr == ""
+    comparison = compare(["resnet50", "resnet50d"])
+    changed = {row["module"] for row in comparison.module_differences[1]}
+    # The stem and the four projections (their convolution moved from downsample.0 to .1).
+    assert {"conv1", "conv2", "conv3", "bn2", "bn3", "layer2.0.downsample.1"} <= changed

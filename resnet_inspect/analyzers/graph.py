@@ -20,7 +20,11 @@ from resnet_inspect.build import Shortcut
 
 _ADDS = {"aten::add", "aten::add_"}
 # How a shortcut's kind is drawn and listed.
-SHORTCUT_LABELS = {"projection": "projection 1×1", "zeropad": "zero-pad"}
+SHORTCUT_LABELS = {
+    "projection": "projection 1×1",
+    "zeropad": "zero-pad",
+    "avgpool_projection": "avg-pool + projection 1×1",
+}
 
 
 def _inside(path: str, parent: str) -> bool:

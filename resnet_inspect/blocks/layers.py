@@ -17,8 +17,8 @@ class LayerPlan:
     """One module with its shape. `name` is the dotted path it gets in the built model."""
 
     name: str
-    # conv | bn | relu | sigmoid | maxpool | avgpool | pad | linear | global_avgpool |
-    # global_maxpool | zeropad
+    # conv | bn | relu | sigmoid | identity | maxpool | avgpool | avgpool_ceil | pad | linear |
+    # global_avgpool | global_maxpool | zeropad
     type: str
     in_channels: int
     out_channels: int

@@ -31,11 +31,21 @@ class Projection(nn.Sequential, Shortcut):
     kind = "projection"
 
 
+class AvgPoolProjection(nn.Sequential, Shortcut):
+    """ResNet-D's shortcut (He et al. 2019): average pool at the stride, then a 1×1 convolution
+    and BN at stride 1 (timm's `downsample.0/1/2`)."""
+
+    kind = "avgpool_projection"
+
+
 def _shortcut(plan: BlockPlan) -> nn.Module | None:
-    """The shortcut branch: projection (1x1 conv + BN), zero-pad, identity (None) or none."""
+    """The shortcut branch: projection (1x1 conv + BN), average pool + projection, zero-pad,
+    identity (None) or none."""
     layers = {layer.name: layer for layer in plan.layers}
     if plan.shortcut == "projection":
         return Projection(make_layer(layers["downsample.0"]), make_layer(layers["downsample.1"]))
+    if plan.shortcut == "avgpool_projection":
+        return AvgPoolProjection(*(make_layer(layers[f"downsample.{i}"]) for i in range(3)))
     if plan.shortcut == "zeropad":
         return make_layer(layers["downsample"])
     return None

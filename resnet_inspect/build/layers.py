@@ -70,6 +70,10 @@ def make_layer(layer: LayerPlan) -> nn.Module:
         return nn.AdaptiveMaxPool2d((1, 1))
     if layer.type == "sigmoid":
         return nn.Sigmoid()
+    if layer.type == "identity":
+        return nn.Identity()
+    if layer.type == "avgpool_ceil":
+        return nn.AvgPool2d(layer.kernel, layer.stride, ceil_mode=True, count_include_pad=False)
     if layer.type == "linear":
         return nn.Linear(layer.in_channels, layer.out_channels, bias=layer.bias)
     if layer.type == "zeropad":

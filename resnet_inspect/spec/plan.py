@@ -61,14 +61,16 @@ def _fmt(size: Size) -> str:
 
 
 def shortcut_for(option: str, same_shape: bool) -> str:
-    """The paper's options: A zero-pad, B project where the shape changes, C project always."""
+    """The paper's options: A zero-pad, B project where the shape changes, C project always;
+    D (He et al. 2019, "Bag of Tricks", ResNet-D) average-pool, then project, where the shape
+    changes."""
     if option == "none":
         return "none"
     if option == "C":
         return "projection"
     if same_shape:
         return "identity"
-    return "zeropad" if option == "A" else "projection"
+    return {"A": "zeropad", "D": "avgpool_projection"}.get(option, "projection")
 
 
 def plan_network(spec: Spec) -> tuple[NetworkPlan, list[PlanIssue]]:
@@ -151,6 +153,23 @@ def plan_network(spec: Spec) -> tuple[NetworkPlan, list[PlanIssue]]:
     return plan, issues
 
 
+def _avgpool_projection(
+    in_channels: int, out_channels: int, stride: int, in_size: Size, bias: bool
+) -> list[LayerPlan]:
+    """ResNet-D's shortcut (timm's avg_down): a 2×2 average pool at the stride (ceil mode, padding
+    not counted; nothing at stride 1), then a 1×1 convolution and BN at stride 1, so the
+    projection sees every input position instead of a quarter of them."""
+    if stride > 1:
+        pooled = (-(-(in_size[0] - 2) // stride) + 1, -(-(in_size[1] - 2) // stride) + 1)
+        pool = LayerPlan(
+            "downsample.0", "avgpool_ceil", in_channels, in_channels, in_size, pooled, 2, stride
+        )
+    else:
+        pool = LayerPlan("downsample.0", "identity", in_channels, in_channels, in_size, in_size)
+    conv = conv_layer("downsample.1", in_channels, out_channels, 1, 1, pool.out_size, 1, bias)
+    return [pool, conv, bn_layer("downsample.2", conv)]
+
+
 def _empty(spec: Spec) -> NetworkPlan:
     return NetworkPlan(spec.input, (), (), (), spec.input[0], (spec.input[1], spec.input[2]))
 
@@ -228,6 +247,8 @@ def _plan_block(
             "downsample.0", in_channels, out_channels, 1, stride, in_size, 1, spec.bias
         )
         layers += [projection, bn_layer("downsample.1", projection)]
+    elif shortcut == "avgpool_projection":
+        layers += _avgpool_projection(in_channels, out_channels, stride, in_size, spec.bias)
     elif shortcut == "zeropad":
         layers.append(
             LayerPlan(

@@ -18,8 +18,8 @@ from resnet_inspect.errors import Problem, SpecError
 from resnet_inspect.spec.source import Path, SourceMap
 
 STRIDE_ON = ("1x1", "3x3")
-SHORTCUT_OPTIONS = ("A", "B", "C", "none")
-SHORTCUT_KINDS = ("identity", "projection", "zeropad", "none")
+SHORTCUT_OPTIONS = ("A", "B", "C", "D", "none")
+SHORTCUT_KINDS = ("identity", "projection", "zeropad", "avgpool_projection", "none")
 # The source notes' Keras names for the two kinds of block.
 BLOCK_ALIASES = {"conv_block": "projection", "identity_block": "identity"}
 STEM_TYPES = ("conv", "bn", "relu", "maxpool", "avgpool", "pad")
