@@ -70,7 +70,7 @@ EXPECTED = {
         "{dir}groups_not_dividing.yaml:7:15: stages.0.filters: block layer1.0: groups 3 does not divide the inner width 16 (use a multiple of 3, e.g. 18)",
     ],
     "groups_on_basic.yaml": [
-        "{dir}groups_on_basic.yaml:5:9: groups: basic blocks support only groups: 1 (grouped convolutions (ResNeXt) need block: bottleneck)",
+        "{dir}groups_on_basic.yaml:5:9: groups: basic blocks support only groups: 1 (grouped convolutions (ResNeXt) need block: bottleneck or preact_bottleneck)",
     ],
     "identity_after_stride.yaml": [
         "{dir}identity_after_stride.yaml:9:14: stages.1.blocks.0: block layer2.0: identity shortcut cannot follow a stride-2 block (32x32 -> 16x16) (use shortcut: projection or zeropad)",

@@ -234,3 +234,164 @@ def test_d_variant_check_rules_and_compare():
     changed = {row["module"] for row in comparison.module_differences[1]}
     # The stem and the four projections (their convolution moved from downsample.0 to .1).
     assert {"conv1", "conv2", "conv3", "bn2", "bn3", "layer2.0.downsample.1"} <= changed
+
+
+# -- Pre-activation blocks (He et al. 2016, "Identity Mappings in Deep Residual Networks") ----
+
+
+def preact_bn_params(block: str, counts: list[int], stem: int, mids: list[int], expansion: int):
+    """The BN parameters of a pre-activation net, by hand: per block a BN over its input and
+    one after each convolution but the last; at the end one BN over the last width."""
+    total, in_channels = 0, stem
+    for count, mid in zip(counts, mids, strict=True):
+        out = mid * expansion
+        for index in range(count):
+            cin = in_channels if index == 0 else out
+            total += 2 * cin + (2 * mid if block == "basic" else 4 * mid)
+        in_channels = out
+    return total + 2 * in_channels
+
+
+IMAGENET = {
+    "preact_resnet18": ("resnet18", "basic", [2, 2, 2, 2], 1),
+    "preact_resnet34": ("resnet34", "basic", [3, 4, 6, 3], 1),
+    "preact_resnet50": ("resnet50", "bottleneck", [3, 4, 6, 3], 4),
+    "preact_resnet101": ("resnet101", "bottleneck", [3, 4, 23, 3], 4),
+    "preact_resnet152": ("resnet152", "bottleneck", [3, 8, 36, 3], 4),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IMAGENET))
+def test_preact_imagenet_parameter_counts(name):
+    # The same convolutions and fc as torchvision's; the BNs move before the convolutions, the
+    # projection loses its BN, the stem loses its BN and a final BN comes before pooling.
+    base, block, counts, expansion = IMAGENET[name]
+    reference = REFERENCE["models"][base]
+    torchvision_bn = sum(
+        v[0] for k, v in reference["state_dict"].items() if k.endswith("running_mean")
+    )
+    convs_and_fc = reference["params"] - 2 * torchvision_bn
+    expected = convs_and_fc + preact_bn_params(block, counts, 64, [64, 128, 256, 512], expansion)
+    params = sum(p.numel() for p in build_model(name, device="meta").parameters())
+    assert params == expected
+    if name == "preact_resnet50":
+        assert params == 25_549_352  # timm's resnetv2_50
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "convs"),
+    [
+        ("preact_resnet110", 1.7, 1.7),
+        ("preact_resnet164", 1.7, 1.7),
+        ("preact_resnet1001", 10.3, 10.2),
+    ],
+)
+def test_preact_cifar_nets_against_the_paper(name, params, convs):
+    # The paper's Table 3 lists 1.7M, 1.7M and 10.2M: for ResNet-1001 that is its convolution
+    # weights (10,175,920); with BN and the classifier the model has 10,327,706 parameters.
+    report = summarize(name)
+    assert round(report.totals.params / 1e6, 1) == params
+    assert round(report.totals.conv_weights / 1e6, 1) == convs
+    depth = int(name.removeprefix("preact_resnet"))
+    assert report.totals.depth == depth
+
+
+def test_preact_resnet1001_by_hand():
+    # 111 bottlenecks per stage of widths 16/32/64 (x4 out); projections where the width
+    # changes (16->64, 64->128, 128->256, 1x1 convs, no BN); a 3x3 stem conv 3->16; fc 256->10.
+    convs = 3 * 3 * 3 * 16
+    in_channels = 16
+    for mid in (16, 32, 64):
+        out = 4 * mid
+        for index in range(111):
+            cin = in_channels if index == 0 else out
+            convs += cin * mid + 9 * mid * mid + mid * out + (cin * out if index == 0 else 0)
+        in_channels = out
+    bn = preact_bn_params("bottleneck", [111, 111, 111], 16, [16, 32, 64], 4)
+    assert convs == 10_175_920
+    assert summarize("preact_resnet1001").totals.params == convs + bn + 256 * 10 + 10
+
+
+def _preact_forward(sd, x, block, counts, stem):
+    """An independent re-statement of a pre-activation ResNet's forward from a state_dict:
+    per block BN-ReLU first, the projection (a 1x1 conv) from the pre-activated input, no
+    ReLU after the add; BN-ReLU before pooling."""
+    import torch
+    import torch.nn.functional as F
+
+    def bn_relu(t, prefix):
+        return F.relu(
+            F.batch_norm(
+                t,
+                sd[f"{prefix}.running_mean"],
+                sd[f"{prefix}.running_var"],
+                sd[f"{prefix}.weight"],
+                sd[f"{prefix}.bias"],
+                False,
+                0.0,
+                1e-5,
+            )
+        )
+
+    if stem == "imagenet":
+        x = F.max_pool2d(F.conv2d(x, sd["conv1.weight"], stride=2, padding=3), 3, 2, 1)
+    else:
+        x = F.conv2d(x, sd["conv1.weight"], padding=1)
+    for stage, count in enumerate(counts):
+        for index in range(count):
+            p = f"layer{stage + 1}.{index}"
+            stride = 2 if stage > 0 and index == 0 else 1
+            pre = bn_relu(x, f"{p}.bn1")
+            if block == "basic":
+                out = F.conv2d(pre, sd[f"{p}.conv1.weight"], stride=stride, padding=1)
+                out = F.conv2d(bn_relu(out, f"{p}.bn2"), sd[f"{p}.conv2.weight"], padding=1)
+            else:
+                out = F.conv2d(pre, sd[f"{p}.conv1.weight"])
+                out = F.conv2d(
+                    bn_relu(out, f"{p}.bn2"), sd[f"{p}.conv2.weight"], stride=stride, padding=1
+                )
+                out = F.conv2d(bn_relu(out, f"{p}.bn3"), sd[f"{p}.conv3.weight"])
+            shortcut = x
+            if f"{p}.downsample.0.weight" in sd:
+                shortcut = F.conv2d(pre, sd[f"{p}.downsample.0.weight"], stride=stride)
+            x = out + shortcut
+    x = bn_relu(x, "final_bn")
+    x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+    return F.linear(x, sd["fc.weight"], sd["fc.bias"])
+
+
+@pytest.mark.parametrize(
+    ("name", "block", "counts", "stem", "size"),
+    [
+        ("preact_resnet50", "bottleneck", [3, 4, 6, 3], "imagenet", 64),
+        ("preact_resnet18", "basic", [2, 2, 2, 2], "imagenet", 64),
+        ("preact_resnet110", "basic", [18, 18, 18], "cifar", 32),
+    ],
+)
+def test_preact_forward_equals_an_independent_re_statement(name, block, counts, stem, size):
+    import torch
+
+    model = build_model(name, seed=4).eval()
+    generator = torch.Generator().manual_seed(5)
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.normal_(0, 0.1, generator=generator)
+                module.running_var.uniform_(0.5, 1.5, generator=generator)
+        x = torch.randn(2, 3, size, size, generator=generator)
+        ours = model(x)
+        theirs = _preact_forward(model.state_dict(), x, block, counts, stem)
+    torch.testing.assert_close(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+def test_preact_structure_in_the_report():
+    report = summarize("preact_resnet50")
+    top = [row.name for row in report.layers if row.depth == 1]
+    assert top[:2] == ["conv1", "maxpool"]  # no BN or ReLU in the stem
+    assert top[-4:] == ["final_bn", "final_relu", "avgpool", "fc"]
+    assert report.totals.depth == 50 and report.totals.receptive_field == 427
+    head = next(stage for stage in report.stages if stage.kind == "head")
+    assert head.params == 2 * 2048 + 2048 * 1000 + 1000  # final BN + fc
+    runner = CliRunner()
+    assert runner.invoke(cli, ["summary", "preact_resnet164", "--check"]).exit_code == 0
+    assert runner.invoke(cli, ["validate", "--rules", "preact_resnet34"]).stderr == ""

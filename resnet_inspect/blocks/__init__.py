@@ -48,10 +48,14 @@ class BlockType:
     filters: int  # how many filters a block takes
     example: str  # a filters example for messages: "[64, 64, 256]"
     grouped: tuple[int, ...]  # indices of the filters a grouped conv splits (() = no groups)
-    final_relu: str  # the ReLU after the residual add
+    final_relu: str | None  # the ReLU after the residual add (None: pre-activation blocks)
     plan: Callable[[BlockInput], list[LayerPlan]]  # main-path layers, in forward order
     forward: Callable[[Any, Any], Any]  # forward(block, x) of the built nn.Module
     recipe: str  # the block in one line, for docs and --help
+    projection_bn: bool = True  # a BN after the projection shortcut's 1x1 convolution
+    # Layers after the last stage, before the head's pool: pre-activation nets end with BN and
+    # ReLU ("final_bn", "final_relu"), as kinds of LayerPlan.
+    tail: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,9 @@ def _shortcut(plan: BlockPlan) -> nn.Module | None:
     """The shortcut branch: projection (1x1 conv + BN), average pool + projection, zero-pad,
     identity (None) or none."""
     layers = {layer.name: layer for layer in plan.layers}
-    if plan.shortcut == "projection":
-        return Projection(make_layer(layers["downsample.0"]), make_layer(layers["downsample.1"]))
+    if plan.shortcut == "projection":  # its BN, where the block type has one
+        names = [name for name in ("downsample.0", "downsample.1") if name in layers]
+        return Projection(*(make_layer(layers[name]) for name in names))
     if plan.shortcut == "avgpool_projection":
         return AvgPoolProjection(*(make_layer(layers[f"downsample.{i}"]) for i in range(3)))
     if plan.shortcut == "zeropad":

@@ -14,7 +14,8 @@ from resnet_inspect.spec import NetworkPlan, Spec, load_checked
 
 
 class ResNet(nn.Module):
-    """Stem layers, then stages `layer1`, `layer2`, ..., then the optional pool + `fc` head."""
+    """Stem layers, then stages `layer1`, `layer2`, ..., then the head: a final BN-ReLU for
+    pre-activation blocks, and the optional pool + `fc`."""
 
     def __init__(self, plan: NetworkPlan) -> None:
         super().__init__()
@@ -28,6 +29,7 @@ class ResNet(nn.Module):
             self.add_module(name, nn.Sequential(*blocks))
             self.stage_names.append(name)
         self.head_names = [layer.name for layer in plan.head]
+        self.flatten_before = {layer.name for layer in plan.head if layer.type == "linear"}
         for layer in plan.head:
             self.add_module(layer.name, make_layer(layer))
 
@@ -36,10 +38,10 @@ class ResNet(nn.Module):
             x = getattr(self, name)(x)
         for name in self.stage_names:
             x = getattr(self, name)(x)
-        if self.head_names:
-            x = getattr(self, self.head_names[0])(x)
-            x = torch.flatten(x, 1)
-            x = getattr(self, self.head_names[1])(x)
+        for name in self.head_names:  # a final BN-ReLU, the global pool, the classifier
+            if name in self.flatten_before:
+                x = torch.flatten(x, 1)
+            x = getattr(self, name)(x)
         return x
 
 

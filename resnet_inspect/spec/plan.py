@@ -142,6 +142,8 @@ def plan_network(spec: Spec) -> tuple[NetworkPlan, list[PlanIssue]]:
             channels, size = block.out_channels, block.out_size
 
     head: list[LayerPlan] = []
+    for kind in BLOCKS[spec.block].tail if blocks else ():  # e.g. pre-activation's final BN-ReLU
+        head.append(LayerPlan(f"final_{kind}", kind, channels, channels, size, size))
     if spec.head is not None:
         pool_name, fc_name = head_layer_names(spec.head)
         pool_type = "global_avgpool" if spec.head.pool == "avg" else "global_maxpool"
@@ -246,7 +248,9 @@ def _plan_block(
         projection = conv_layer(
             "downsample.0", in_channels, out_channels, 1, stride, in_size, 1, spec.bias
         )
-        layers += [projection, bn_layer("downsample.1", projection)]
+        layers.append(projection)
+        if block_type.projection_bn:
+            layers.append(bn_layer("downsample.1", projection))
     elif shortcut == "avgpool_projection":
         layers += _avgpool_projection(in_channels, out_channels, stride, in_size, spec.bias)
     elif shortcut == "zeropad":
@@ -255,7 +259,8 @@ def _plan_block(
                 "downsample", "zeropad", in_channels, out_channels, in_size, out_size, 1, stride
             )
         )
-    layers.append(relu_layer(block_type.final_relu, last))
+    if block_type.final_relu is not None:
+        layers.append(relu_layer(block_type.final_relu, last))
     return BlockPlan(
         name=f"layer{stage + 1}.{index}",
         stage=stage,

@@ -74,7 +74,7 @@ MODULE_ATTRIBUTES = frozenset(
     "register_load_state_dict_pre_hook register_module register_parameter "
     "register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state "
     "set_submodule share_memory state_dict to to_empty train type xpu zero_grad training "
-    "stem_names stage_names head_names".split()
+    "stem_names stage_names head_names flatten_before".split()
 )
 
 
@@ -275,6 +275,8 @@ class _Parser:
         head = self.head(raw.get("head", {}), ("head",))
         if isinstance(head, Head):
             self.head_names = head_layer_names(head)
+        if block in BLOCKS:  # a pre-activation net's final BN-ReLU takes names too
+            self.head_names += tuple(f"final_{kind}" for kind in BLOCKS[block].tail)
         stem = self.stem(raw.get("stem"), ("stem",), bool(bias)) if "stem" in raw else None
         stages = self.stages(raw.get("stages"), ("stages",), block) if "stages" in raw else None
 
