@@ -15,7 +15,7 @@ from resnet_inspect.render.diagram import render_dot, to_dot
 
 def main() -> None:
     start = time.perf_counter()
-    report = summarize("resnet152")
+    report = summarize("resnet152", graph=True)
     dot = to_dot(report, "layer")
     built = time.perf_counter() - start
     nodes = len(report.graph["nodes"])

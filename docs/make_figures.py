@@ -16,8 +16,8 @@ FIGURES = Path(__file__).resolve().parent / "figures"
 
 
 def figures() -> dict[str, bytes]:
-    resnet50 = to_dot(summarize("resnet50"), depth="block", fold=True)
-    blocks = comparison_dot(compare(["bottleneck", "plain"]), depth="layer")
+    resnet50 = to_dot(summarize("resnet50", graph=True), depth="block", fold=True)
+    blocks = comparison_dot(compare(["bottleneck", "plain"], graph=True), depth="layer")
     return {
         "resnet50_stages.svg": render_dot(resnet50, "svg", prefer="graphviz-pure")[0],
         "bottleneck_vs_plain.svg": render_dot(blocks, "svg", prefer="graphviz-pure")[0],

@@ -73,6 +73,7 @@ def summarize(
     dtype: str = "float32",
     check: bool = False,
     fvcore: bool = False,
+    graph: bool = False,
 ) -> Report:
     """The Report of a spec, spec file or preset name, from one pass on the meta device (no
     weights or activations are allocated).
@@ -81,6 +82,7 @@ def summarize(
     whose first number is the batch; default the spec's input. `batch_size`: default 1.
     `dtype`: "float32", "bfloat16" or "float16" (byte sizes). `check`: add the spec's closed-form
     arithmetic beside the model's counts. `fvcore`: count FLOPs with fvcore itself (slower).
+    `graph`: keep the data-flow graph, for render_diagram, render_html and html(diagram=True).
     Raises SpecError (every problem, located) or UsageError."""
     from resnet_inspect.pipeline import summarize as _summarize
 
@@ -91,6 +93,7 @@ def summarize(
         dtype=dtype,
         check=check,
         fvcore=fvcore,
+        graph=graph,
     )
 
 
@@ -101,12 +104,16 @@ def analyze(
     batch_size: int | None = None,
     dtype: str = "float32",
     fvcore: bool = False,
+    graph: bool = False,
 ) -> Report:
     """The Report of any nn.Module, which is left unchanged (the analysis runs on a meta-device
-    copy). `input_shape` as for summarize: (3, 224, 224), "3x224x224" or (1, 3, 224, 224)."""
+    copy). `input_shape` as for summarize: (3, 224, 224), "3x224x224" or (1, 3, 224, 224);
+    `graph` as for summarize."""
     from resnet_inspect.pipeline import analyze as _analyze
 
-    return _analyze(model, input_shape, batch_size=batch_size, dtype=dtype, fvcore=fvcore)
+    return _analyze(
+        model, input_shape, batch_size=batch_size, dtype=dtype, fvcore=fvcore, graph=graph
+    )
 
 
 __all__ = [

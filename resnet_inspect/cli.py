@@ -482,6 +482,7 @@ def compare(
         dtype=dtype,
         baseline=baseline,
         latency=_measure_options(measure, device, batch, dtype),
+        graph=bool(diagram_path or html_path),
     )
     if diagram_path:
         from resnet_inspect.render.diagram import render_diagram
@@ -783,7 +784,7 @@ def diagram(
 
     _diagram_format(output, fmt)  # a bad extension fails before any work
     _check_output(output)
-    report = pipeline.summarize(target, input_shape=input_text)
+    report = pipeline.summarize(target, input_shape=input_text, graph=True)
     _write_diagram(to_dot(report, depth, fold, rankdir), output, fmt, verbose)
 
 
@@ -830,6 +831,7 @@ def report(
         input_shape=input_text,
         batch_size=batch,
         latency=_measure_options(measure, device, batch, "float32"),
+        graph=True,
     )
     _emit(render_html(result, depth), output)
 

@@ -22,11 +22,13 @@ def compare(
     dtype: str = "float32",
     baseline: str | None = None,
     latency: LatencyOptions | None = None,
+    graph: bool = False,
 ) -> Comparison:
     """Two or more specs, spec files or presets (networks or single blocks) side by side: each
     item's Report, and what differs from the baseline (the first, or the item whose name or
     target is `baseline`) module by module and spec key by key. `input_shape` and
-    `batch_size` as for summarize, the same for every item; `latency` measures each item."""
+    `batch_size` as for summarize, the same for every item; `latency` measures each item;
+    `graph` keeps each item's data-flow graph for drawing them side by side."""
     if len(targets) < 2:
         raise UsageError("compare needs two or more specs or presets")
     items = []
@@ -38,6 +40,7 @@ def compare(
                 batch_size=batch_size,
                 dtype=dtype,
                 latency=latency,
+                graph=graph,
             )
         )
     index = 0

@@ -8,6 +8,7 @@ import platform
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import torch
 from torch import nn
@@ -20,7 +21,7 @@ from resnet_inspect.analyzers.latency import LatencyOptions, measure_latency
 from resnet_inspect.analyzers.layers import module_rows
 from resnet_inspect.analyzers.memory import analyze_memory
 from resnet_inspect.analyzers.receptive_field import final_field, propagate
-from resnet_inspect.analyzers.trace import trace_model
+from resnet_inspect.analyzers.trace import Trace, trace_model
 from resnet_inspect.build import build_model
 from resnet_inspect.build.blocks import OptionModule
 from resnet_inspect.errors import UsageError
@@ -30,6 +31,14 @@ from resnet_inspect.spec import Spec, load_checked
 from resnet_inspect.version import __version__
 
 _WEIGHTED = {"Conv1d", "Conv2d", "Conv3d", "Linear"}
+
+# The report sections made from the trace beside the rows and totals: name -> analyzer.
+ANALYZERS: dict[str, Callable[[Trace, Totals], Any]] = {
+    "flops": lambda trace, totals: analyze_flops(trace),
+    "memory": lambda trace, totals: analyze_memory(trace, totals.param_bytes, totals.buffer_bytes),
+    "graph": lambda trace, totals: build_graph(trace),  # for diagrams and pages only
+}
+DEFAULT_SECTIONS = ("flops", "memory")
 
 
 def summarize(
@@ -43,12 +52,14 @@ def summarize(
     latency: LatencyOptions | None = None,
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    graph: bool = False,
 ) -> Report:
     """The Report of a spec, spec file or preset, without allocating weights or activations.
 
     `input_shape` is [C, H, W], [H, W] to keep the spec's channels, or [N, C, H, W] (the batch
     then comes from it), as a sequence or text such as "3x224x224"; a channels-last shape is
-    refused with a hint. `batch_size` defaults to 1. `check` adds the
+    refused with a hint. `batch_size` defaults to 1. `graph` adds the data-flow graph that
+    diagrams and pages draw (left out otherwise: it is most of the JSON). `check` adds the
     spec-vs-model comparison; `fvcore` replaces the FLOP section by fvcore's
     own count on real tensors (slower: it builds the weights); `latency` measures the model on
     a device (it builds the weights; `force` allows one larger than half the machine's memory).
@@ -71,6 +82,7 @@ def summarize(
         name=spec.name,
         source=spec.source or spec.name,
         spec=spec,
+        sections=(*DEFAULT_SECTIONS, "graph") if graph else DEFAULT_SECTIONS,
     )
     if check:
         report = replace(report, check=check_against_plan(plan, report.stages, batch_size))
@@ -98,10 +110,11 @@ def analyze(
     fvcore: bool = False,
     latency: LatencyOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
+    graph: bool = False,
 ) -> Report:
     """The Report of any nn.Module. The caller's model is not changed: the analysis runs on a
     copy whose parameters and buffers live on the meta device (no weights are copied); latency
-    and fvcore run on a deep copy.
+    and fvcore run on a deep copy. `graph` adds the data-flow graph, as for summarize.
 
     `input_shape` is [C, H, W] ([H, W] means 3 channels) or [N, C, H, W], as a sequence or text
     such as "3x224x224"; a channels-last shape is refused when the first convolution says how
@@ -132,6 +145,7 @@ def analyze(
         dtype=dtype,
         name=name or type(model).__name__,
         source=type(model).__module__,
+        sections=(*DEFAULT_SECTIONS, "graph") if graph else DEFAULT_SECTIONS,
     )
     if fvcore:
         cpu_twin = copy.deepcopy(model).to("cpu")
@@ -210,8 +224,10 @@ def _analyze_copy(
     name: str,
     source: str,
     spec: Spec | None = None,
+    sections: tuple[str, ...] = DEFAULT_SECTIONS,
 ) -> Report:
-    """Analyse a model that is ours to change and lives on the meta device."""
+    """Analyse a model that is ours to change and lives on the meta device: the layer rows,
+    stage rows and totals, and the ANALYZERS' `sections`."""
     model = model.to(torch_dtype(dtype)).eval()
     trace = trace_model(model, input_shape, batch_size)
     after = propagate(trace)
@@ -270,10 +286,8 @@ def _analyze_copy(
         stages=_stage_rows(rows),
         totals=totals,
         spec=spec.to_dict() if spec is not None else None,
-        flops=analyze_flops(trace),
-        memory=analyze_memory(trace, totals.param_bytes, totals.buffer_bytes),
-        graph=build_graph(trace),
         environment=_environment(),
+        **{section: ANALYZERS[section](trace, totals) for section in sections},
     )
 
 

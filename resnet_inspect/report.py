@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2  # 2: `graph` is null unless a diagram asks for it
 # Element types a report can be made for (byte sizes) and latency can run in; torch's dtype of
 # the same name is used (analyzers.torch_dtype).
 DTYPES = ("float32", "bfloat16", "float16")
@@ -119,7 +119,7 @@ class Report:
     memory: dict[str, Any] = field(default_factory=dict)  # analyze.memory
     check: dict[str, Any] | None = None  # analyze.analytic, with --check
     latency: dict[str, Any] | None = None
-    graph: dict[str, Any] = field(default_factory=dict)  # analyzers.graph: data flow for diagrams
+    graph: dict[str, Any] | None = None  # analyzers.graph: data flow, when a diagram asks
     environment: dict[str, Any] = field(default_factory=dict)  # versions; not the numbers
     report_version: int = REPORT_VERSION
 

@@ -17,7 +17,16 @@ from resnet_inspect.cli import cli
 
 @pytest.fixture(scope="module")
 def report():
-    return ri.summarize("resnet18")
+    return ri.summarize("resnet18", graph=True)
+
+
+def test_the_graph_is_made_only_when_asked():
+    plain = ri.summarize("resnet18")
+    assert plain.graph is None and json.loads(plain.to_json())["graph"] is None
+    with pytest.raises(ri.RenderError, match=r"summarize\(\.\.\., graph=True\)"):
+        ri.render_diagram(plain)
+    drawn = ri.summarize("resnet18", graph=True)
+    assert len(drawn.to_json()) > 1.5 * len(plain.to_json())  # the graph is most of the JSON
 
 
 def test_dir_is_the_public_api():
@@ -51,9 +60,9 @@ def test_rich_display_is_the_summary_table(report):
     assert "layer4.1" in console.file.getvalue() and "Total params" in console.file.getvalue()
 
 
-def test_to_json_is_the_cli_json(report):
+def test_to_json_is_the_cli_json():
     printed = CliRunner().invoke(cli, ["summary", "resnet18", "--format", "json"]).stdout
-    assert json.loads(report.to_json()) == json.loads(printed)
+    assert json.loads(ri.summarize("resnet18").to_json()) == json.loads(printed)
 
 
 def test_to_pandas_has_a_row_per_module(report):
@@ -82,7 +91,7 @@ def test_render_functions(report, tmp_path):
     assert ri.render_diagram(report, "svg").lstrip().startswith((b"<?xml", b"<svg"))
     assert ri.render_diagram(report, "dot").startswith(b"digraph")
     assert ri.render_html(report).startswith("<!DOCTYPE html>")
-    comparison = ri.compare(["bottleneck", "plain"])
+    comparison = ri.compare(["bottleneck", "plain"], graph=True)
     assert "69,632" in comparison._repr_html_() and "1,179,648" in comparison._repr_html_()
     assert len(repr(comparison)) < 200
     console = Console(file=io.StringIO(), width=100, color_system=None)

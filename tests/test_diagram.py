@@ -26,7 +26,7 @@ def dot_counts(source: str) -> tuple[int, int]:
 
 
 def test_resnet50_graph_by_hand():
-    graph = summarize("resnet50").graph
+    graph = summarize("resnet50", graph=True).graph
     # Leaf calls: convs 1 + 16*3 + 4 projections = 53, as many BNs, ReLUs 1 + 16*3 = 49,
     # max-pool, avg-pool, fc; plus 16 residual adds, the input and the output.
     assert len(graph["nodes"]) == 53 + 53 + 49 + 3 + 16 + 2
@@ -40,7 +40,7 @@ def test_resnet50_graph_by_hand():
 
 
 def test_resnet152_layer_diagram_has_every_node_and_edge():
-    report = summarize("resnet152")
+    report = summarize("resnet152", graph=True)
     source = to_dot(report, "layer").source
     nodes, edges = dot_counts(source)
     assert nodes == len(report.graph["nodes"])
@@ -50,7 +50,7 @@ def test_resnet152_layer_diagram_has_every_node_and_edge():
 
 
 def test_block_and_stage_depths_and_folding():
-    report = summarize("resnet50")
+    report = summarize("resnet50", graph=True)
     block_nodes, _ = dot_counts(to_dot(report, "block").source)
     assert block_nodes == 4 + 16 + 2 + 2  # stem layers, blocks, head, input/output
     folded, _ = dot_counts(to_dot(report, "block", fold=True).source)
@@ -61,15 +61,15 @@ def test_block_and_stage_depths_and_folding():
 
 
 def test_shortcut_kinds_are_labelled():
-    assert "zero-pad" in to_dot(summarize("cifar_resnet20"), "layer").source
-    source = to_dot(summarize("resnet18"), "layer").source
+    assert "zero-pad" in to_dot(summarize("cifar_resnet20", graph=True), "layer").source
+    source = to_dot(summarize("resnet18", graph=True), "layer").source
     assert "projection 1×1" in source and "identity" in source
     assert "style=dashed" in source
-    assert "projection" not in to_dot(summarize("plain18"), "layer").source
+    assert "projection" not in to_dot(summarize("plain18", graph=True), "layer").source
 
 
 def test_rankdir_and_clusters():
-    source = to_dot(summarize("resnet18"), "block", rankdir="LR").source
+    source = to_dot(summarize("resnet18", graph=True), "block", rankdir="LR").source
     assert "rankdir=LR" in source
     # One cluster per stage, labelled with the stage's name (the IDs are our own, not names).
     assert all(f'label="layer{i} ·' in source for i in range(1, 5))
@@ -159,5 +159,5 @@ def test_readme_figures_are_current():
 
 
 def test_render_speed_sanity():
-    data, _ = render_dot(to_dot(summarize("cifar_resnet20"), "layer"), "svg")
-    assert data.count(b'<g id="node') == len(summarize("cifar_resnet20").graph["nodes"])
+    data, _ = render_dot(to_dot(summarize("cifar_resnet20", graph=True), "layer"), "svg")
+    assert data.count(b'<g id="node') == len(summarize("cifar_resnet20", graph=True).graph["nodes"])

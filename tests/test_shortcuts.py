@@ -47,7 +47,7 @@ def shortcut_edges(report) -> list[str]:
 
 def test_a_renamed_projection_is_found_from_the_data_flow():
     model = nn.Sequential(RenamedBottleneck(16, 8, 2), RenamedBottleneck(32, 8, 1))
-    report = analyze(model, (16, 8, 8))
+    report = analyze(model, (16, 8, 8), graph=True)
     labels = shortcut_edges(report)
     # Block 0: input -> skip conv, skip conv -> skip BN, skip BN -> add; block 1's projection too
     # (its shape is the same, but the branch computes): 3 edges each.
@@ -57,7 +57,7 @@ def test_a_renamed_projection_is_found_from_the_data_flow():
 
 
 def test_an_identity_around_a_computed_branch_counts_the_branch():
-    report = analyze(PreNormResidual(16), (3, 4, 16))
+    report = analyze(PreNormResidual(16), (3, 4, 16), graph=True)
     assert shortcut_edges(report) == ["identity"]
     assert report.totals.depth == 2  # both linear layers are on the residual function's path
 
@@ -68,9 +68,9 @@ def test_our_blocks_say_their_kind():
     assert kinds == {ZeroPadShortcut}
     resnet = build_model("resnet18", device="meta")
     assert isinstance(resnet.get_submodule("layer2.0.downsample"), Projection)
-    labels = set(shortcut_edges(summarize("cifar_resnet20")))
+    labels = set(shortcut_edges(summarize("cifar_resnet20", graph=True)))
     assert labels == {"identity", "zero-pad"}
-    labels = set(shortcut_edges(summarize("resnet18")))
+    labels = set(shortcut_edges(summarize("resnet18", graph=True)))
     assert labels == {"identity", "projection 1×1"}
 
 

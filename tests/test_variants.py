@@ -47,7 +47,7 @@ def test_se_macs_the_paper_way():
 
 
 def test_se_keeps_depth_and_local_receptive_field():
-    report = summarize("seresnet50")
+    report = summarize("seresnet50", graph=True)
     assert report.totals.depth == 50  # SE-ResNet-50 is still "50"
     assert report.totals.weighted_layers == 54 + 32
     assert report.totals.receptive_field == 427  # the gate scales positions, moves no window
@@ -55,7 +55,7 @@ def test_se_keeps_depth_and_local_receptive_field():
 
 
 def test_se_gate_is_a_side_branch_in_the_graph():
-    graph = summarize("seresnet50").graph
+    graph = summarize("seresnet50", graph=True).graph
     nodes = graph["nodes"]
     muls = [node for node in nodes if node["type"] == "mul"]
     assert len(muls) == 16
@@ -219,10 +219,10 @@ def test_avgpool_shortcut_is_its_own_kind():
     model = build_model("resnet50d", device="meta")
     shortcuts = [m for m in model.modules() if isinstance(m, AvgPoolProjection)]
     assert len(shortcuts) == 4  # the first block of each stage
-    graph = summarize("resnet50d").graph
+    graph = summarize("resnet50d", graph=True).graph
     labels = {edge["shortcut"] for edge in graph["edges"] if edge["shortcut"]}
     assert labels == {"identity", "avg-pool + projection 1×1"}
-    report = summarize("resnet50d")
+    report = summarize("resnet50d", graph=True)
     assert report.totals.weighted_layers - report.totals.depth == 4  # the projections
 
 
@@ -385,7 +385,7 @@ def test_preact_forward_equals_an_independent_re_statement(name, block, counts, 
 
 
 def test_preact_structure_in_the_report():
-    report = summarize("preact_resnet50")
+    report = summarize("preact_resnet50", graph=True)
     top = [row.name for row in report.layers if row.depth == 1]
     assert top[:2] == ["conv1", "maxpool"]  # no BN or ReLU in the stem
     assert top[-4:] == ["final_bn", "final_relu", "avgpool", "fc"]

@@ -151,7 +151,10 @@ def to_dot(
     """The diagram of a report as a graphviz Digraph (added to `graph` when given)."""
     data = report.graph
     if not data:
-        raise RenderError("this report has no data-flow graph")
+        raise RenderError(
+            "this report was made without its data-flow graph: summarize(..., graph=True) "
+            "keeps it for diagrams (the diagram and report commands do)"
+        )
     dot = _new_digraph("resnet_inspect", rankdir) if graph is None else graph
     rows = {row.name: row for row in report.layers}
     stage_names = [s.name for s in report.stages if s.kind == "stage"]
