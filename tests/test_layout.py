@@ -37,7 +37,8 @@ def modules_under(part: str):
 
 
 @pytest.mark.parametrize(
-    "part", ["spec", "blocks", "report.py", "render", "errors.py", "files.py", "inputs.py"]
+    "part",
+    ["spec", "blocks", "report.py", "render", "errors.py", "files.py", "inputs.py", "schema.py"],
 )
 def test_no_torch_outside_build_analyzers_pipeline(part):
     for path in modules_under(part):
@@ -60,6 +61,7 @@ def test_imports_go_one_way():
         "report": 1,
         "files": 1,
         "inputs": 2,
+        "schema": 2,
         "render": 2,
         "build": 2,
         "analyzers": 3,

@@ -395,3 +395,16 @@ def test_preact_structure_in_the_report():
     runner = CliRunner()
     assert runner.invoke(cli, ["summary", "preact_resnet164", "--check"]).exit_code == 0
     assert runner.invoke(cli, ["validate", "--rules", "preact_resnet34"]).stderr == ""
+
+
+@pytest.mark.parametrize("name", ["seresnet50", "resnet50d", "preact_resnet50", "preact_resnet110"])
+def test_new_blocks_draw_and_report(name, tmp_path):
+    runner = CliRunner()
+    for depth in ("block", "layer"):
+        target = tmp_path / f"{depth}.svg"
+        result = runner.invoke(cli, ["diagram", name, "-o", str(target), "--depth", depth])
+        assert result.exit_code == 0, result.output
+        assert target.read_text().count('<g id="node') > 10
+    page = tmp_path / "page.html"
+    assert runner.invoke(cli, ["report", name, "-o", str(page)]).exit_code == 0
+    assert page.read_text().startswith("<!DOCTYPE html>")
