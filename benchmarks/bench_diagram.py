@@ -18,9 +18,9 @@ def main() -> None:
     report = summarize("resnet152", graph=True)
     dot = to_dot(report, "layer")
     built = time.perf_counter() - start
-    nodes = len(report.graph["nodes"])
+    nodes = len(report.graph.nodes)
     print(
-        f"ResNet-152, layer level: {nodes} nodes, {len(report.graph['edges'])} edges; "
+        f"ResNet-152, layer level: {nodes} nodes, {len(report.graph.edges)} edges; "
         f"summary + DOT {built:.2f} s"
     )
     for prefer in (["auto"] if shutil.which("dot") else []) + ["graphviz-pure"]:

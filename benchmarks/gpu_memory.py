@@ -53,9 +53,10 @@ def main() -> None:
     print("|---:|---|---:|---:|---:|")
     for batch in (1, 32, 128):
         memory = summarize("resnet50", batch_size=batch, dtype=args.dtype).memory
+        assert memory is not None  # a summary always has its memory section
         for mode, estimate in (
-            ("inference", memory["inference_bytes"]),
-            ("train (SGD momentum)", memory["training_bytes"]["sgd_momentum"]),
+            ("inference", memory.inference_bytes),
+            ("train (SGD momentum)", memory.training_bytes["sgd_momentum"]),
         ):
             measured = measure(batch, torch_dtype(args.dtype), mode != "inference")
             print(

@@ -351,7 +351,7 @@ def summary(
         from resnet_inspect.render import RENDERERS
 
         _emit(RENDERERS[output_format](report, depth, convention), output)
-    if report.check is not None and not report.check["ok"]:
+    if report.check is not None and not report.check.ok:
         from resnet_inspect.errors import AnalysisError
 
         raise AnalysisError("the spec's arithmetic and the built model disagree (see the table)")
@@ -693,7 +693,7 @@ def latency(
             _emit(render_text(render_latency(report)), output)
         else:
             _print(lambda width: render_latency(report))
-    if report.latency and report.latency["interrupted"]:
+    if report.latency and report.latency.interrupted:
         sys.exit(130)
 
 

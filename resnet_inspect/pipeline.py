@@ -26,7 +26,7 @@ from resnet_inspect.build import build_model
 from resnet_inspect.build.blocks import OptionModule
 from resnet_inspect.errors import UsageError
 from resnet_inspect.inputs import check_channels_first, parse_input_shape, resolve_batch
-from resnet_inspect.report import LayerRow, Report, StageRow, Totals
+from resnet_inspect.report import FlopsSection, LayerRow, Report, StageRow, Totals
 from resnet_inspect.spec import Spec, load_checked
 from resnet_inspect.version import __version__
 
@@ -206,13 +206,17 @@ def _failure(err: BaseException) -> str:
     return f"failed: {type(err).__name__}" + (f": {first}" if first else "")
 
 
-def _fvcore_section(model: nn.Module, input_shape: tuple[int, ...], batch_size: int) -> dict:
+def _fvcore_section(
+    model: nn.Module, input_shape: tuple[int, ...], batch_size: int
+) -> FlopsSection:
     section = count_with_fvcore(model, input_shape)
     # fvcore runs at batch 1; every formula it applies is linear in the batch size.
-    section["full_total"] = int(section["full_total"]) * batch_size  # type: ignore[call-overload]
-    for key in ("by_operator", "by_module"):
-        section[key] = {k: v * batch_size for k, v in section[key].items()}  # type: ignore[attr-defined]
-    return section
+    return replace(
+        section,
+        full_total=section.full_total * batch_size,
+        by_operator={k: v * batch_size for k, v in section.by_operator.items()},
+        by_module={k: v * batch_size for k, v in (section.by_module or {}).items()},
+    )
 
 
 def _analyze_copy(

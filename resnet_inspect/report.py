@@ -89,6 +89,85 @@ class Totals:
     conv_weights: int = 0  # convolution weights only: no bias, no BN (the notes' 69,632)
 
 
+@dataclass(frozen=True)
+class FlopsSection:
+    """FLOPs in fvcore's convention ("full"): the total, per operator, and the operations no
+    formula covers (name -> count), never silently zero. `by_module` when fvcore itself ran."""
+
+    engine: str
+    full_total: int
+    by_operator: dict[str, int]
+    uncounted_ops: dict[str, int]
+    by_module: dict[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class MemorySection:
+    """Bytes an ideal allocator would see: weights, buffers, activations at inference (peak of
+    live tensors) and in training (saved for backward, gradients, optimizer state)."""
+
+    param_bytes: int
+    buffer_bytes: int
+    activation_bytes: int
+    inference_peak_activation_bytes: int
+    inference_bytes: int
+    saved_activation_bytes: int
+    training_bytes: dict[str, int]  # "sgd", "sgd_momentum", "adam"
+    assumed_ops: list[str]  # ops whose saved tensors were guessed
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    name: str
+    analytic_params: int
+    measured_params: int
+    analytic_macs: int
+    measured_macs: int
+    ok: bool
+
+
+@dataclass(frozen=True)
+class CheckSection:
+    """The spec's closed-form arithmetic against the built model, stage by stage."""
+
+    ok: bool
+    stages: list[CheckRow]
+
+
+@dataclass(frozen=True)
+class LatencySection:
+    """Measured latency: the settings, one row per batch size (median_ms, p10_ms, p90_ms,
+    mean_ms, cv, images_per_s, tflops, peak_fraction, samples, error), the breakdown."""
+
+    device: str
+    device_name: str
+    dtype: str
+    channels_last: bool
+    compile_mode: str | None
+    cuda_graphs: bool
+    threads: int
+    warmup: int
+    iters: int
+    min_time_s: float
+    peak_tflops: float | None
+    timing: str
+    rows: list[dict[str, Any]]
+    breakdown: list[dict[str, Any]] | None
+    breakdown_batch_size: int | None
+    warnings: list[str]
+    interrupted: bool
+    torch: str
+
+
+@dataclass(frozen=True)
+class GraphSection:
+    """The data flow of one forward, for diagrams: nodes (ops and leaf-module calls) and edges
+    (activations, with their shape and shortcut kind)."""
+
+    nodes: list[dict[str, Any]]
+    edges: list[dict[str, Any]]
+
+
 @dataclass(frozen=True, repr=False)
 class Report:
     """Everything resnet-inspect knows about one model at one input: per-module rows
@@ -115,11 +194,11 @@ class Report:
         }
     )
     spec: dict[str, Any] | None = None
-    flops: dict[str, Any] = field(default_factory=dict)  # analyze.flops
-    memory: dict[str, Any] = field(default_factory=dict)  # analyze.memory
-    check: dict[str, Any] | None = None  # analyze.analytic, with --check
-    latency: dict[str, Any] | None = None
-    graph: dict[str, Any] | None = None  # analyzers.graph: data flow, when a diagram asks
+    flops: FlopsSection | None = None  # analyzers.flops
+    memory: MemorySection | None = None  # analyzers.memory
+    check: CheckSection | None = None  # analyzers.analytic, with --check
+    latency: LatencySection | None = None  # analyzers.latency, when measured
+    graph: GraphSection | None = None  # analyzers.graph: data flow, when a diagram asks
     environment: dict[str, Any] = field(default_factory=dict)  # versions; not the numbers
     report_version: int = REPORT_VERSION
 

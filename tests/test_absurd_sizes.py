@@ -18,7 +18,7 @@ from resnet_inspect import summarize
 report = summarize(sys.argv[1], check=True)
 status = open("/proc/self/status").read().splitlines()
 peak_kib = int(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
-print(report.totals.params, report.totals.macs, report.check["ok"], peak_kib)
+print(report.totals.params, report.totals.macs, report.check.ok, peak_kib)
 """
 
 

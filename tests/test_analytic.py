@@ -14,8 +14,8 @@ from resnet_inspect.spec import preset_names
 @pytest.mark.parametrize("name", preset_names())
 def test_analytic_equals_measured_for_every_preset(name):
     check = summarize(name, check=True, batch_size=2).check
-    assert check["ok"], check
-    assert "layer1" in {row["name"] for row in check["stages"]}
+    assert check is not None and check.ok, check
+    assert "layer1" in {row.name for row in check.stages}
 
 
 def test_check_flags_a_mismatch_with_exit_3(monkeypatch):

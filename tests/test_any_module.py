@@ -22,7 +22,7 @@ def test_torchvision_style_model_with_a_shared_relu():
     # conv1: 7*7*3*64 weights at 32*32 positions.
     conv1 = next(row for row in report.layers if row.name == "conv1")
     assert conv1.macs == 7 * 7 * 3 * 64 * 32 * 32
-    assert report.flops["uncounted_ops"]["aten::add_"] == 2
+    assert report.flops.uncounted_ops["aten::add_"] == 2
     assert report.totals.receptive_field is not None
 
 

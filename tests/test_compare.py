@@ -174,6 +174,6 @@ def test_small_wording():
     text = " ".join(summary.split())
     assert "(1 blocks)" not in text and "((" not in text
     # Option A: zero-padding shortcuts, no projections; depth 20 counts every weighted layer.
-    assert "no projection shortcuts" in text
+    assert "none off it (no projection shortcuts)" in text
     resnet = " ".join(run("summary", "resnet50").stdout.replace("│", " ").split())
-    assert "54 with the 4 projection shortcuts" in resnet
+    assert "54 with the 4 off it (projection shortcuts, gates)" in resnet

@@ -29,11 +29,11 @@ def test_resnet50_graph_by_hand():
     graph = summarize("resnet50", graph=True).graph
     # Leaf calls: convs 1 + 16*3 + 4 projections = 53, as many BNs, ReLUs 1 + 16*3 = 49,
     # max-pool, avg-pool, fc; plus 16 residual adds, the input and the output.
-    assert len(graph["nodes"]) == 53 + 53 + 49 + 3 + 16 + 2
+    assert len(graph.nodes) == 53 + 53 + 49 + 3 + 16 + 2
     # One edge per activation operand: 53 + 53 + 49 + 3 single-input layers, two per add,
     # one into the output.
-    assert len(graph["edges"]) == 53 + 53 + 49 + 3 + 2 * 16 + 1
-    shortcuts = [e["shortcut"] for e in graph["edges"] if e["shortcut"]]
+    assert len(graph.edges) == 53 + 53 + 49 + 3 + 2 * 16 + 1
+    shortcuts = [e["shortcut"] for e in graph.edges if e["shortcut"]]
     # 12 identity blocks, 4 projection blocks (conv in, BN in, and the add's operand).
     assert shortcuts.count("identity") == 12
     assert shortcuts.count("projection 1×1") == 4 * 3
@@ -43,8 +43,8 @@ def test_resnet152_layer_diagram_has_every_node_and_edge():
     report = summarize("resnet152", graph=True)
     source = to_dot(report, "layer").source
     nodes, edges = dot_counts(source)
-    assert nodes == len(report.graph["nodes"])
-    assert edges == len(report.graph["edges"])  # nothing merged at layer depth
+    assert nodes == len(report.graph.nodes)
+    assert edges == len(report.graph.edges)  # nothing merged at layer depth
     leaves = sum(row.calls for row in report.layers if row.is_leaf)
     assert nodes == leaves + 50 + 2  # 50 residual adds, input, output
 
@@ -160,4 +160,4 @@ def test_readme_figures_are_current():
 
 def test_render_speed_sanity():
     data, _ = render_dot(to_dot(summarize("cifar_resnet20", graph=True), "layer"), "svg")
-    assert data.count(b'<g id="node') == len(summarize("cifar_resnet20", graph=True).graph["nodes"])
+    assert data.count(b'<g id="node') == len(summarize("cifar_resnet20", graph=True).graph.nodes)

@@ -17,8 +17,8 @@ from resnet_inspect.cli import cli
 def test_full_count_equals_fvcore_reference(name):
     reference = REFERENCE["models"][name]
     flops = summarize(name).flops
-    assert flops["full_total"] == reference["fvcore_flops"]
-    assert flops["by_operator"] == reference["fvcore_by_operator"]
+    assert flops.full_total == reference["fvcore_flops"]
+    assert flops.by_operator == reference["fvcore_by_operator"]
 
 
 # torchvision's published GFLOPS (its _ops: multiply-adds) for 18, 34, 50, 101, 152.
@@ -38,13 +38,13 @@ def test_macs_equal_torchvision_published_ops(name):
 
 def test_uncounted_ops_are_listed_never_silently_zero():
     # ResNet-50: 16 residual adds, one max-pool, 1 + 16 x 3 = 49 ReLUs.
-    assert summarize("resnet50").flops["uncounted_ops"] == {
+    assert summarize("resnet50").flops.uncounted_ops == {
         "aten::add_": 16,
         "aten::max_pool2d": 1,
         "aten::relu_": 49,
     }
     # Option A shortcuts pad channels: two of them in the CIFAR ResNet-20 (stages 2 and 3).
-    assert summarize("cifar_resnet20").flops["uncounted_ops"]["aten::constant_pad_nd"] == 2
+    assert summarize("cifar_resnet20").flops.uncounted_ops["aten::constant_pad_nd"] == 2
 
 
 @pytest.mark.parametrize("name", ["keras_resnet50", "cifar_resnet20", "resnet18"])
@@ -52,11 +52,11 @@ def test_meta_count_equals_live_fvcore_per_operator_and_module(name):
     pytest.importorskip("fvcore")
     ours = summarize(name, batch_size=2)
     theirs = summarize(name, batch_size=2, fvcore=True).flops
-    assert theirs["engine"] == "fvcore"
-    assert ours.flops["full_total"] == theirs["full_total"]
-    assert ours.flops["by_operator"] == theirs["by_operator"]
+    assert theirs.engine == "fvcore" and theirs.by_module is not None
+    assert ours.flops.full_total == theirs.full_total
+    assert ours.flops.by_operator == theirs.by_operator
     for row in ours.layers:
-        assert row.full_flops == theirs["by_module"].get(row.name, 0), row.name
+        assert row.full_flops == theirs.by_module.get(row.name, 0), row.name
 
 
 def test_batch_norm_count_is_two_per_element_in_inference():

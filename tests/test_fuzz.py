@@ -161,7 +161,7 @@ def test_every_valid_spec_builds_runs_and_agrees(value):
     except SpecError:
         return
     report = summarize(spec, check=True, batch_size=2)
-    assert report.check["ok"], report.check
+    assert report.check.ok, report.check
     model = build_model(spec).eval()
     assert sum(p.numel() for p in model.parameters()) == report.totals.params
     with torch.no_grad():

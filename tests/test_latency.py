@@ -111,8 +111,8 @@ def test_min_time_keeps_sampling(monkeypatch):
     # asked for and a minimum of 0.25 s, the loop samples until 0.25 s have passed: 4 samples.
     _, model = timed(monkeypatch, 0.0625)
     section = measure(model, warmup=0, iters=1, min_time_s=0.25)
-    assert section["rows"][0]["samples"] == 4
-    assert section["rows"][0]["median_ms"] == pytest.approx(62.5)
+    assert section.rows[0]["samples"] == 4
+    assert section.rows[0]["median_ms"] == pytest.approx(62.5)
 
 
 def test_breakdown_names_its_batch_and_agrees_with_the_table(monkeypatch):
@@ -120,13 +120,13 @@ def test_breakdown_names_its_batch_and_agrees_with_the_table(monkeypatch):
     # same way, says 2 + 3 + 0 = 5 at the first batch size.
     _, model = timed(monkeypatch, 0.002, 0.003)
     section = measure(model, batch_sizes=(2, 4), warmup=1, iters=5, breakdown=True)
-    assert section["breakdown_batch_size"] == 2
-    rows = {row["name"]: row["ms"] for row in section["breakdown"]}
+    assert section.breakdown_batch_size == 2
+    rows = {row["name"]: row["ms"] for row in section.breakdown}
     assert list(rows) == ["part0", "part1", "other", "whole model"]
     assert rows["part0"] == pytest.approx(2.0) and rows["part1"] == pytest.approx(3.0)
     assert rows["other"] == pytest.approx(0.0, abs=1e-9)
-    assert rows["whole model"] == pytest.approx(section["rows"][0]["median_ms"])
-    assert section["rows"][0]["median_ms"] == pytest.approx(5.0)
+    assert rows["whole model"] == pytest.approx(section.rows[0]["median_ms"])
+    assert section.rows[0]["median_ms"] == pytest.approx(5.0)
 
 
 def test_breakdown_table_says_which_batch():

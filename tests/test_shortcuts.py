@@ -42,7 +42,7 @@ class PreNormResidual(nn.Module):
 
 
 def shortcut_edges(report) -> list[str]:
-    return [edge["shortcut"] for edge in report.graph["edges"] if edge["shortcut"]]
+    return [edge["shortcut"] for edge in report.graph.edges if edge["shortcut"]]
 
 
 def test_a_renamed_projection_is_found_from_the_data_flow():

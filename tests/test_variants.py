@@ -56,11 +56,11 @@ def test_se_keeps_depth_and_local_receptive_field():
 
 def test_se_gate_is_a_side_branch_in_the_graph():
     graph = summarize("seresnet50", graph=True).graph
-    nodes = graph["nodes"]
+    nodes = graph.nodes
     muls = [node for node in nodes if node["type"] == "mul"]
     assert len(muls) == 16
     for mul in muls:
-        sources = [nodes[e["source"]] for e in graph["edges"] if e["target"] == mul["id"]]
+        sources = [nodes[e["source"]] for e in graph.edges if e["target"] == mul["id"]]
         main, gate = sorted(sources, key=lambda node: node["type"])
         # The main path's BN and the gate's sigmoid meet at the multiply: a side branch.
         assert main["type"] == "BatchNorm2d" and gate["type"] == "sigmoid"
@@ -220,7 +220,7 @@ def test_avgpool_shortcut_is_its_own_kind():
     shortcuts = [m for m in model.modules() if isinstance(m, AvgPoolProjection)]
     assert len(shortcuts) == 4  # the first block of each stage
     graph = summarize("resnet50d", graph=True).graph
-    labels = {edge["shortcut"] for edge in graph["edges"] if edge["shortcut"]}
+    labels = {edge["shortcut"] for edge in graph.edges if edge["shortcut"]}
     assert labels == {"identity", "avg-pool + projection 1×1"}
     report = summarize("resnet50d", graph=True)
     assert report.totals.weighted_layers - report.totals.depth == 4  # the projections

@@ -3,7 +3,7 @@ plan, to compare with what the built model measures (`summary --check`). No torc
 
 from __future__ import annotations
 
-from resnet_inspect.report import StageRow
+from resnet_inspect.report import CheckRow, CheckSection, StageRow
 from resnet_inspect.spec import LayerPlan, NetworkPlan
 
 
@@ -22,9 +22,7 @@ def analytic_stages(plan: NetworkPlan) -> dict[str, tuple[int, int]]:
     return result
 
 
-def check_against_plan(
-    plan: NetworkPlan, stages: list[StageRow], batch_size: int
-) -> dict[str, object]:
+def check_against_plan(plan: NetworkPlan, stages: list[StageRow], batch_size: int) -> CheckSection:
     """Per-stage analytic vs measured params and MACs; `ok` is False on any difference."""
     expected = analytic_stages(plan)
     measured = {stage.name: (stage.params, stage.macs) for stage in stages}
@@ -33,13 +31,13 @@ def check_against_plan(
         params, macs = expected.get(name, (0, 0))
         got_params, got_macs = measured.get(name, (0, 0))
         rows.append(
-            {
-                "name": name,
-                "analytic_params": params,
-                "measured_params": got_params,
-                "analytic_macs": macs * batch_size,
-                "measured_macs": got_macs,
-                "ok": params == got_params and macs * batch_size == got_macs,
-            }
+            CheckRow(
+                name=name,
+                analytic_params=params,
+                measured_params=got_params,
+                analytic_macs=macs * batch_size,
+                measured_macs=got_macs,
+                ok=params == got_params and macs * batch_size == got_macs,
+            )
         )
-    return {"ok": all(row["ok"] for row in rows), "stages": rows}
+    return CheckSection(ok=all(row.ok for row in rows), stages=rows)

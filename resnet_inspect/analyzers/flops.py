@@ -23,6 +23,7 @@ from torch import nn
 
 from resnet_inspect.analyzers.trace import OpCall, Trace
 from resnet_inspect.errors import AnalysisError, UsageError
+from resnet_inspect.report import FlopsSection
 
 _NORMS = {
     "aten::layer_norm": "layer_norm",
@@ -77,7 +78,7 @@ def op_full_flops(op: OpCall) -> tuple[str, int] | None:
     return None
 
 
-def analyze_flops(trace: Trace) -> dict[str, object]:
+def analyze_flops(trace: Trace) -> FlopsSection:
     """The `flops` section: fvcore-convention total, per operator, and the uncounted ops."""
     by_operator: Counter[str] = Counter()
     uncounted: Counter[str] = Counter()
@@ -87,15 +88,15 @@ def analyze_flops(trace: Trace) -> dict[str, object]:
             uncounted[op.name] += 1
         else:
             by_operator[counted[0]] += counted[1]
-    return {
-        "engine": "resnet-inspect with fvcore's formulas on the meta pass",
-        "full_total": sum(by_operator.values()),
-        "by_operator": dict(sorted(by_operator.items())),
-        "uncounted_ops": dict(sorted(uncounted.items())),
-    }
+    return FlopsSection(
+        engine="resnet-inspect with fvcore's formulas on the meta pass",
+        full_total=sum(by_operator.values()),
+        by_operator=dict(sorted(by_operator.items())),
+        uncounted_ops=dict(sorted(uncounted.items())),
+    )
 
 
-def count_with_fvcore(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, object]:
+def count_with_fvcore(model: nn.Module, input_shape: tuple[int, ...]) -> FlopsSection:
     """fvcore's FlopCountAnalysis on real tensors at batch 1, the model in eval mode.
 
     `model` must be the caller's copy on the CPU (see pipeline). Returns the same keys as
@@ -119,10 +120,10 @@ def count_with_fvcore(model: nn.Module, input_shape: tuple[int, ...]) -> dict[st
             total = int(analysis.total())
     except Exception as err:  # fvcore's jit trace fails on some models
         raise AnalysisError(f"fvcore could not trace the model: {err}") from err
-    return {
-        "engine": "fvcore",
-        "full_total": total,
-        "by_operator": {k: int(v) for k, v in sorted(analysis.by_operator().items())},
-        "uncounted_ops": dict(sorted(analysis.unsupported_ops().items())),
-        "by_module": {k: int(v) for k, v in analysis.by_module().items()},
-    }
+    return FlopsSection(
+        engine="fvcore",
+        full_total=int(total),
+        by_operator={k: int(v) for k, v in sorted(analysis.by_operator().items())},
+        uncounted_ops=dict(sorted(analysis.unsupported_ops().items())),
+        by_module={k: int(v) for k, v in analysis.by_module().items()},
+    )

@@ -17,6 +17,7 @@ from torch import nn
 from resnet_inspect.analyzers.flops import op_macs
 from resnet_inspect.analyzers.trace import Trace
 from resnet_inspect.build import Shortcut
+from resnet_inspect.report import GraphSection
 
 _ADDS = {"aten::add", "aten::add_"}
 # How a shortcut's kind is drawn and listed.
@@ -70,7 +71,7 @@ def _branch_of(path: str, branches: dict[str, str]) -> str | None:
     return None
 
 
-def build_graph(trace: Trace) -> dict[str, Any]:
+def build_graph(trace: Trace) -> GraphSection:
     """{"nodes": [...], "edges": [...]} of JSON-native values (see the README's report schema)."""
     nodes: list[dict[str, Any]] = [
         {
@@ -146,4 +147,4 @@ def build_graph(trace: Trace) -> dict[str, Any]:
                     "shortcut": None,
                 }
             )
-    return {"nodes": nodes, "edges": edges}
+    return GraphSection(nodes=nodes, edges=edges)

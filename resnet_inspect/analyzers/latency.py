@@ -37,6 +37,7 @@ from torch import nn
 
 from resnet_inspect.analyzers import torch_dtype
 from resnet_inspect.errors import AnalysisError, DeviceError, UsageError
+from resnet_inspect.report import LatencySection
 
 # Dense peak TFLOP/s (no sparsity) for bfloat16/float16 and float32 (TF32 tensor cores where
 # the card has them), from the vendors' data sheets, keyed by the exact name that
@@ -338,7 +339,7 @@ def measure_latency(
     macs_per_image: int,
     options: LatencyOptions,
     progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
+) -> LatencySection:
     """The `latency` section. `make_model` builds a fresh CPU model (real weights);
     `progress(done, total)` is called after each batch size."""
     device = resolve_device(options.device)
@@ -390,23 +391,23 @@ def measure_latency(
                 progress(done, len(options.batch_sizes))
     finally:
         torch.set_num_threads(previous_threads)
-    return {
-        "device": str(device),
-        "device_name": name,
-        "dtype": options.dtype,
-        "channels_last": options.channels_last,
-        "compile_mode": options.compile_mode,
-        "cuda_graphs": options.cuda_graphs,
-        "threads": options.threads or previous_threads,
-        "warmup": options.warmup,
-        "iters": options.iters,
-        "min_time_s": options.min_time_s,
-        "peak_tflops": peak,
-        "timing": "CUDA events" if device.type == "cuda" else "perf_counter (synchronous)",
-        "rows": rows,
-        "breakdown": breakdown,
-        "breakdown_batch_size": breakdown_batch,
-        "warnings": warnings,
-        "interrupted": interrupted,
-        "torch": torch.__version__,
-    }
+    return LatencySection(
+        device=str(device),
+        device_name=name,
+        dtype=options.dtype,
+        channels_last=options.channels_last,
+        compile_mode=options.compile_mode,
+        cuda_graphs=options.cuda_graphs,
+        threads=options.threads or previous_threads,
+        warmup=options.warmup,
+        iters=options.iters,
+        min_time_s=options.min_time_s,
+        peak_tflops=peak,
+        timing="CUDA events" if device.type == "cuda" else "perf_counter (synchronous)",
+        rows=rows,
+        breakdown=breakdown,
+        breakdown_batch_size=breakdown_batch,
+        warnings=warnings,
+        interrupted=interrupted,
+        torch=torch.__version__,
+    )

@@ -14,6 +14,7 @@ no convolution workspaces):
 from __future__ import annotations
 
 from resnet_inspect.analyzers.trace import OpCall, Trace
+from resnet_inspect.report import MemorySection
 
 # What autograd keeps for backward, per operation. Unknown operations are assumed to save their
 # first input (and listed in the section's `assumed_ops`).
@@ -102,7 +103,7 @@ def allocations(trace: Trace) -> dict[int, tuple[int, int]]:
     return made
 
 
-def analyze_memory(trace: Trace, param_bytes: int, buffer_bytes: int) -> dict[str, object]:
+def analyze_memory(trace: Trace, param_bytes: int, buffer_bytes: int) -> MemorySection:
     made = allocations(trace)
     last_use: dict[int, int] = {}
     for index, op in enumerate(trace.ops):
@@ -143,13 +144,13 @@ def analyze_memory(trace: Trace, param_bytes: int, buffer_bytes: int) -> dict[st
         name: fixed + param_bytes * (1 + copies) + saved_bytes + largest
         for name, copies in OPTIMIZER_STATE_COPIES.items()
     }
-    return {
-        "param_bytes": param_bytes,
-        "buffer_bytes": buffer_bytes,
-        "activation_bytes": sum(nbytes for _, nbytes in made.values()),
-        "inference_peak_activation_bytes": peak,
-        "inference_bytes": fixed + peak,
-        "saved_activation_bytes": saved_bytes,
-        "training_bytes": training,
-        "assumed_ops": sorted(assumed),
-    }
+    return MemorySection(
+        param_bytes=param_bytes,
+        buffer_bytes=buffer_bytes,
+        activation_bytes=sum(nbytes for _, nbytes in made.values()),
+        inference_peak_activation_bytes=peak,
+        inference_bytes=fixed + peak,
+        saved_activation_bytes=saved_bytes,
+        training_bytes=training,
+        assumed_ops=sorted(assumed),
+    )

@@ -22,7 +22,11 @@ _Metric = tuple[str, Callable[[Report], Any], Callable[[Any], str]]
 
 
 def _bytes(value: Any) -> str:
-    return numbers.size_bytes(int(value))
+    return numbers.size_bytes(int(value)) if value is not None else "-"
+
+
+def _count(value: Any) -> str:
+    return numbers.count(int(value)) if value is not None else "-"
 
 
 METRICS: list[_Metric] = [
@@ -31,18 +35,22 @@ METRICS: list[_Metric] = [
     ("Params (with BN)", lambda r: r.totals.params, numbers.count),
     ("MACs", lambda r: r.totals.macs, numbers.count),
     ("FLOPs (2 × MACs)", lambda r: r.totals.flops, numbers.count),
-    ("fvcore flops (full)", lambda r: int(r.flops["full_total"]), numbers.count),
+    ("fvcore flops (full)", lambda r: r.flops.full_total if r.flops else None, _count),
     ("Depth (paper)", lambda r: r.totals.depth, str),
     ("Weighted layers", lambda r: r.totals.weighted_layers, str),
     (
         "Activations, inference peak",
-        lambda r: int(r.memory["inference_peak_activation_bytes"]),
+        lambda r: r.memory.inference_peak_activation_bytes if r.memory else None,
         _bytes,
     ),
-    ("Saved for backward", lambda r: int(r.memory["saved_activation_bytes"]), _bytes),
+    (
+        "Saved for backward",
+        lambda r: r.memory.saved_activation_bytes if r.memory else None,
+        _bytes,
+    ),
     (
         "Training memory (SGD momentum)",
-        lambda r: int(r.memory["training_bytes"]["sgd_momentum"]),
+        lambda r: r.memory.training_bytes["sgd_momentum"] if r.memory else None,
         _bytes,
     ),
     ("Receptive field", lambda r: r.totals.receptive_field, lambda v: f"{v} px" if v else "-"),
@@ -60,7 +68,7 @@ LATENCY_METRICS: list[_Metric] = [
 
 
 def _latency(report: Report, key: str) -> float | None:
-    rows = (report.latency or {}).get("rows", [])
+    rows = report.latency.rows if report.latency else []
     return rows[0].get(key) if rows and not rows[0].get("error") else None
 
 

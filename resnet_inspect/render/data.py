@@ -86,7 +86,7 @@ def render_markdown(report: Report, depth: str = "block", convention: str = "pap
         f"| MACs (conv + linear multiply-adds) | {numbers.count(totals.macs)} |",
         f"| FLOPs (2 × MACs) | {numbers.count(totals.flops)} |",
         *(
-            [f"| fvcore flops (full) | {numbers.count(int(report.flops['full_total']))} |"]
+            [f"| fvcore flops (full) | {numbers.count(report.flops.full_total)} |"]
             if report.flops
             else []
         ),

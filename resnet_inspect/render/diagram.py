@@ -20,7 +20,7 @@ import graphviz
 from resnet_inspect.errors import RenderError, UsageError
 from resnet_inspect.render import numbers
 from resnet_inspect.render.escape import dot_lines
-from resnet_inspect.report import Comparison, LayerRow, Report
+from resnet_inspect.report import Comparison, GraphSection, LayerRow, Report
 
 SHORTCUT_COLOUR = "#d9480f"
 STAGE_COLOURS = ["#e7f5ff", "#ebfbee", "#fff9db", "#f3f0ff", "#fff0f6", "#e6fcf5"]
@@ -81,11 +81,11 @@ def _group_label(row: LayerRow, count: int, names: list[str], shortcut: str | No
     return "\n".join(lines)
 
 
-def _block_shortcuts(graph: dict[str, Any]) -> dict[str, str]:
+def _block_shortcuts(graph: GraphSection) -> dict[str, str]:
     """Block path -> the kind of shortcut its residual add takes."""
-    nodes = graph["nodes"]
+    nodes = graph.nodes
     result = {}
-    for edge in graph["edges"]:
+    for edge in graph.edges:
         target = nodes[edge["target"]]
         if edge["shortcut"] and target["type"] in ("add_", "add"):
             result[target["module"]] = edge["shortcut"]
@@ -173,7 +173,7 @@ def to_dot(
         return ".".join(parts[:limit])
 
     groups: dict[str, list[dict[str, Any]]] = {}
-    for node in data["nodes"]:
+    for node in data.nodes:
         groups.setdefault(group_of(node), []).append(node)
 
     ids: dict[str, str] = {}
@@ -262,9 +262,9 @@ def to_dot(
                     for name, label, attributes in items:
                         inner.node(name, label, **attributes)
 
-    node_group = {node["id"]: group_of(node) for node in data["nodes"]}
+    node_group = {node["id"]: group_of(node) for node in data.nodes}
     drawn: set[tuple[str, str]] = set()
-    for edge in data["edges"]:
+    for edge in data.edges:
         source, target = node_group[edge["source"]], node_group[edge["target"]]
         if source == target or (source, target) in drawn:
             continue

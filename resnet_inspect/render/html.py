@@ -4,11 +4,9 @@ fetches: styles, script and pictures are all inline."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from resnet_inspect.render import numbers
 from resnet_inspect.render.escape import html_text
-from resnet_inspect.report import Comparison, Report
+from resnet_inspect.report import Comparison, LatencySection, Report
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;
@@ -132,9 +130,9 @@ def _diagram_section(svg: str | None, note: str) -> str:
     )
 
 
-def _latency_rows(section: dict[str, Any]) -> list[list[str]]:
+def _latency_rows(section: LatencySection) -> list[list[str]]:
     rows = []
-    for row in section.get("rows", []):
+    for row in section.rows:
         if row.get("error"):
             rows.append([str(row["batch_size"]), row["error"], "", "", "", ""])
             continue
@@ -170,7 +168,11 @@ def _summary_sections(report: Report) -> str:
                     numbers.si(totals.macs),
                 ],
                 ["FLOPs (2 × MACs)", numbers.count(totals.flops), numbers.si(totals.flops)],
-                ["fvcore flops (full)", numbers.count(int(report.flops.get("full_total", 0))), ""],
+                [
+                    "fvcore flops (full)",
+                    numbers.count(report.flops.full_total) if report.flops else "-",
+                    "",
+                ],
                 ["Depth (paper)", str(totals.depth), f"{totals.weighted_layers} weighted layers"],
             ],
         ),
@@ -239,7 +241,7 @@ def _report_page(report: Report, svg: str | None = None, depth: str = "block") -
         _summary_sections(report),
     ]
     if memory:
-        training = memory["training_bytes"]
+        training = memory.training_bytes
         parts += [
             '<section id="memory"><h2>Memory</h2>',
             _table(
@@ -247,18 +249,18 @@ def _report_page(report: Report, svg: str | None = None, depth: str = "block") -
                 [
                     [
                         "Weights",
-                        numbers.count(int(memory["param_bytes"])),
-                        numbers.size_bytes(int(memory["param_bytes"])),
+                        numbers.count(memory.param_bytes),
+                        numbers.size_bytes(memory.param_bytes),
                     ],
                     [
                         "Inference (weights + peak activations)",
-                        numbers.count(int(memory["inference_bytes"])),
-                        numbers.size_bytes(int(memory["inference_bytes"])),
+                        numbers.count(memory.inference_bytes),
+                        numbers.size_bytes(memory.inference_bytes),
                     ],
                     [
                         "Saved for backward",
-                        numbers.count(int(memory["saved_activation_bytes"])),
-                        numbers.size_bytes(int(memory["saved_activation_bytes"])),
+                        numbers.count(memory.saved_activation_bytes),
+                        numbers.size_bytes(memory.saved_activation_bytes),
                     ],
                     *[
                         [
@@ -281,8 +283,8 @@ def _report_page(report: Report, svg: str | None = None, depth: str = "block") -
     if report.latency:
         parts += [
             '<section id="latency"><h2>Latency</h2>',
-            f'<p class="muted">{html_text(report.latency["device_name"])} '
-            f"({html_text(report.latency['device'])}), {html_text(report.latency['timing'])}"
+            f'<p class="muted">{html_text(report.latency.device_name)} '
+            f"({html_text(report.latency.device)}), {html_text(report.latency.timing)}"
             "</p>",
             _table(
                 ["Batch", "Median ms", "p10–p90 ms", "CV", "Images/s", "TFLOP/s"],

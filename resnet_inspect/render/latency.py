@@ -2,35 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Group, RenderableType
 from rich.text import Text
 
 from resnet_inspect.render.escape import plain
 from resnet_inspect.render.table import titled_table
-from resnet_inspect.report import Report
+from resnet_inspect.report import LatencySection, Report
 
 
 def _f(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:,.{digits}f}"
 
 
-def latency_title(section: dict[str, Any]) -> str:
-    mode = f"torch.compile({section['compile_mode']})" if section["compile_mode"] else "eager"
-    extras = [section["dtype"], mode]
-    if section["channels_last"]:
+def latency_title(section: LatencySection) -> str:
+    mode = f"torch.compile({section.compile_mode})" if section.compile_mode else "eager"
+    extras = [section.dtype, mode]
+    if section.channels_last:
         extras.append("channels-last")
-    if section["cuda_graphs"]:
+    if section.cuda_graphs:
         extras.append("CUDA graphs")
     return (
-        f"{section['device_name']} ({section['device']}) · {' · '.join(extras)} · "
-        f"{section['threads']} threads · {section['timing']} · torch {section['torch']}"
+        f"{section.device_name} ({section.device}) · {' · '.join(extras)} · "
+        f"{section.threads} threads · {section.timing} · torch {section.torch}"
     )
 
 
 def render_latency(report: Report) -> RenderableType:
-    section = report.latency or {}
+    section = report.latency
+    if section is None:
+        return Text("no latency was measured (latency, or summary --latency)")
     table = titled_table(f"Latency of {report.model}: {latency_title(section)}")
     for column in (
         "Batch",
@@ -43,7 +43,7 @@ def render_latency(report: Report) -> RenderableType:
         "of peak",
     ):
         table.add_column(column, justify="right")
-    for row in section.get("rows", []):
+    for row in section.rows:
         if row.get("error"):
             table.add_row(str(row["batch_size"]), plain(row["error"], style="red"), *[""] * 6)
             continue
@@ -60,14 +60,14 @@ def render_latency(report: Report) -> RenderableType:
             fraction,
         )
     parts: list[RenderableType] = [table]
-    if section.get("breakdown"):
-        batch = section.get("breakdown_batch_size")
+    if section.breakdown:
+        batch = section.breakdown_batch_size
         breakdown = titled_table(f"Breakdown at batch {batch}")
         breakdown.add_column("Top-level module")
         breakdown.add_column("ms", justify="right")
         breakdown.add_column("share", justify="right")
-        whole = section["breakdown"][-1]["ms"] or 1.0
-        for row in section["breakdown"]:
+        whole = section.breakdown[-1]["ms"] or 1.0
+        for row in section.breakdown:
             breakdown.add_row(row["name"], _f(row["ms"]), f"{row['ms'] / whole:.1%}")
         parts += [
             Text(""),
@@ -78,9 +78,9 @@ def render_latency(report: Report) -> RenderableType:
                 style="dim",
             ),
         ]
-    for warning in section.get("warnings", []):
+    for warning in section.warnings:
         parts.append(Text(f"warning: {warning}", style="yellow"))
-    if section.get("interrupted"):
+    if section.interrupted:
         parts.append(
             Text("interrupted: the rows above were measured before Ctrl-C", style="yellow")
         )

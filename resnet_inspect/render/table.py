@@ -169,26 +169,24 @@ def _totals_panel(report: Report, width: int | None) -> Panel:
     if flops:
         grid.add_row(
             "fvcore flops",
-            numbers.count(int(flops["full_total"])),
-            f"{numbers.si(int(flops['full_total']))} full: + batch norm, pooling; "
-            f"counted by {flops['engine']}",
+            numbers.count(flops.full_total),
+            f"{numbers.si(flops.full_total)} full: + batch norm, pooling; "
+            f"counted by {flops.engine}",
         )
         uncounted = ", ".join(
-            f"{name.removeprefix('aten::')} ×{count}"
-            for name, count in flops["uncounted_ops"].items()
+            f"{name.removeprefix('aten::')} ×{count}" for name, count in flops.uncounted_ops.items()
         )
         if uncounted:
             grid.add_row("Not counted", "", uncounted)
-    projections = totals.weighted_layers - totals.depth
+    aside = totals.weighted_layers - totals.depth
     grid.add_row(
         "Depth",
         str(totals.depth),
         "weighted layers on the main path, as the paper counts; "
         + (
-            f"{totals.weighted_layers} with the {projections} projection shortcut"
-            + ("" if projections == 1 else "s")
-            if projections
-            else "no projection shortcuts"
+            f"{totals.weighted_layers} with the {aside} off it (projection shortcuts, gates)"
+            if aside
+            else "none off it (no projection shortcuts)"
         ),
     )
     if totals.receptive_field:
@@ -206,25 +204,25 @@ def _totals_panel(report: Report, width: int | None) -> Panel:
         )
         grid.add_row(
             "Inference memory",
-            numbers.size_bytes(int(memory["inference_bytes"])),
+            numbers.size_bytes(memory.inference_bytes),
             "weights + buffers + peak live activations "
-            f"{numbers.size_bytes(int(memory['inference_peak_activation_bytes']))}",
+            f"{numbers.size_bytes(memory.inference_peak_activation_bytes)}",
         )
-        training = memory["training_bytes"]
+        training = memory.training_bytes
         grid.add_row(
             "Training memory",
             numbers.size_bytes(int(training["sgd_momentum"])),
             f"SGD momentum; Adam {numbers.size_bytes(int(training['adam']))}; "
             "saved activations "
-            f"{numbers.size_bytes(int(memory['saved_activation_bytes']))}",
+            f"{numbers.size_bytes(memory.saved_activation_bytes)}",
         )
     latency = report.latency
-    if latency and latency.get("rows") and not latency["rows"][0].get("error"):
-        row = latency["rows"][0]
+    if latency and latency.rows and not latency.rows[0].get("error"):
+        row = latency.rows[0]
         grid.add_row(
             "Latency",
             f"{row['median_ms']:,.3f} ms",
-            f"median on {latency['device_name']} ({latency['device']}), "
+            f"median on {latency.device_name} ({latency.device}), "
             f"p10–p90 {row['p10_ms']:,.3f}–{row['p90_ms']:,.3f} ms, "
             f"{row['images_per_s']:,.1f} images/s",
         )
@@ -243,18 +241,17 @@ def _totals_panel(report: Report, width: int | None) -> Panel:
 
 
 def _check_table(report: Report) -> Table:
-    check = report.check or {}
     table = titled_table("Spec arithmetic vs built model")
     for column in ("Stage", "Params (spec)", "Params (model)", "MACs (spec)", "MACs (model)", ""):
         table.add_column(column, justify="left" if column == "Stage" else "right")
-    for row in check.get("stages", []):
+    for row in report.check.stages if report.check else []:
         table.add_row(
-            row["name"],
-            numbers.count(row["analytic_params"]),
-            numbers.count(row["measured_params"]),
-            numbers.count(row["analytic_macs"]),
-            numbers.count(row["measured_macs"]),
-            Text("✓ equal", style="green") if row["ok"] else Text("✗ MISMATCH", style="bold red"),
+            row.name,
+            numbers.count(row.analytic_params),
+            numbers.count(row.measured_params),
+            numbers.count(row.analytic_macs),
+            numbers.count(row.measured_macs),
+            Text("✓ equal", style="green") if row.ok else Text("✗ MISMATCH", style="bold red"),
         )
     return table
 
