@@ -36,3 +36,20 @@ def tool(name: str) -> str:
     if found is None:
         pytest.skip(f"{name} is not installed beside {sys.executable} or on PATH")
     return found
+
+
+def batch_norm(state: dict, tensor, prefix: str):
+    """Inference batch norm from a state_dict's `prefix.*` entries (for the tests' independent
+    re-statements of the models' forwards)."""
+    import torch.nn.functional as F
+
+    return F.batch_norm(
+        tensor,
+        state[f"{prefix}.running_mean"],
+        state[f"{prefix}.running_var"],
+        state[f"{prefix}.weight"],
+        state[f"{prefix}.bias"],
+        False,
+        0.0,
+        1e-5,
+    )

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import REFERENCE, TORCHVISION_PRESETS
+from conftest import REFERENCE, TORCHVISION_PRESETS, batch_norm
 from resnet_inspect import build_model
 from resnet_inspect.blocks import BLOCKS
 from resnet_inspect.build import BLOCK_MODULES
@@ -88,16 +88,7 @@ def _torchvision_forward(sd, x, block, layers, groups=1):
     with `se.fc1`/`se.fc2` weights in a block, timm's SE gate (Hu et al. 2018) after bn3."""
 
     def bn(t, prefix):
-        return F.batch_norm(
-            t,
-            sd[f"{prefix}.running_mean"],
-            sd[f"{prefix}.running_var"],
-            sd[f"{prefix}.weight"],
-            sd[f"{prefix}.bias"],
-            False,
-            0.0,
-            1e-5,
-        )
+        return batch_norm(sd, t, prefix)
 
     x = F.relu(bn(F.conv2d(x, sd["conv1.weight"], stride=2, padding=3), "bn1"))
     x = F.max_pool2d(x, 3, 2, 1)

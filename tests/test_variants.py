@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from conftest import REFERENCE
+from conftest import REFERENCE, batch_norm
 from resnet_inspect import build_model, compare, summarize
 from resnet_inspect.cli import cli
 from resnet_inspect.errors import SpecError
@@ -159,16 +159,7 @@ def _resnet50d_forward(sd, x):
     import torch.nn.functional as F
 
     def bn(t, prefix):
-        return F.batch_norm(
-            t,
-            sd[f"{prefix}.running_mean"],
-            sd[f"{prefix}.running_var"],
-            sd[f"{prefix}.weight"],
-            sd[f"{prefix}.bias"],
-            False,
-            0.0,
-            1e-5,
-        )
+        return batch_norm(sd, t, prefix)
 
     x = F.relu(bn(F.conv2d(x, sd["conv1.weight"], stride=2, padding=1), "bn1"))
     x = F.relu(bn(F.conv2d(x, sd["conv2.weight"], padding=1), "bn2"))
@@ -320,18 +311,7 @@ def _preact_forward(sd, x, block, counts, stem):
     import torch.nn.functional as F
 
     def bn_relu(t, prefix):
-        return F.relu(
-            F.batch_norm(
-                t,
-                sd[f"{prefix}.running_mean"],
-                sd[f"{prefix}.running_var"],
-                sd[f"{prefix}.weight"],
-                sd[f"{prefix}.bias"],
-                False,
-                0.0,
-                1e-5,
-            )
-        )
+        return F.relu(batch_norm(sd, t, prefix))
 
     if stem == "imagenet":
         x = F.max_pool2d(F.conv2d(x, sd["conv1.weight"], stride=2, padding=3), 3, 2, 1)

@@ -72,6 +72,11 @@ class BlockOption:
     example: str  # the key as written in a spec: "se: {reduction: 16}"
 
 
+def recipe_of(docstring: str | None) -> str:
+    """A block module's first docstring paragraph on one line: its recipe for docs and help."""
+    return " ".join((docstring or "").split("\n\n")[0].split())
+
+
 def _registry() -> tuple[dict[str, BlockType], dict[str, BlockOption]]:
     """Every module of this package that declares a BLOCK or an OPTION, in name order."""
     import importlib
@@ -93,4 +98,12 @@ def _registry() -> tuple[dict[str, BlockType], dict[str, BlockOption]]:
 BLOCKS, OPTIONS = _registry()
 BLOCK_TYPES = tuple(BLOCKS)
 
-__all__ = ["BLOCKS", "BLOCK_TYPES", "OPTIONS", "BlockInput", "BlockOption", "BlockType"]
+__all__ = [
+    "BLOCKS",
+    "BLOCK_TYPES",
+    "OPTIONS",
+    "BlockInput",
+    "BlockOption",
+    "BlockType",
+    "recipe_of",
+]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from resnet_inspect.blocks import BlockInput, BlockType
+from resnet_inspect.blocks import BlockInput, BlockType, recipe_of
 from resnet_inspect.blocks.layers import LayerPlan, bn_layer, conv_layer, relu_layer
 
 
@@ -41,5 +41,5 @@ BLOCK = BlockType(
     final_relu="relu2",
     plan=plan,
     forward=forward,
-    recipe=__doc__.splitlines()[0] if __doc__ else "",
+    recipe=recipe_of(__doc__),
 )

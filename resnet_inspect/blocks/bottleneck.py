@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from resnet_inspect.blocks import BlockInput, BlockType
+from resnet_inspect.blocks import BlockInput, BlockType, recipe_of
 from resnet_inspect.blocks.layers import LayerPlan, bn_layer, conv_layer, relu_layer
 
 
@@ -47,5 +47,5 @@ BLOCK = BlockType(
     final_relu="relu3",
     plan=plan,
     forward=forward,
-    recipe=" ".join(__doc__.split("\n\n")[0].split()) if __doc__ else "",
+    recipe=recipe_of(__doc__),
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from resnet_inspect.blocks import BlockInput, BlockType
+from resnet_inspect.blocks import BlockInput, BlockType, recipe_of
 from resnet_inspect.blocks.layers import LayerPlan, bn_layer, conv_layer, relu_layer
 from resnet_inspect.blocks.preact_basic import input_bn
 
@@ -53,7 +53,7 @@ BLOCK = BlockType(
     final_relu=None,
     plan=plan,
     forward=forward,
-    recipe=" ".join(__doc__.split("\n\n")[0].split()) if __doc__ else "",
+    recipe=recipe_of(__doc__),
     projection_bn=False,
     tail=("bn", "relu"),
 )

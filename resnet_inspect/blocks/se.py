@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from resnet_inspect.blocks import BlockOption
+from resnet_inspect.blocks import BlockOption, recipe_of
 from resnet_inspect.blocks.layers import LayerPlan, conv_layer, relu_layer
 
 _KEYS = ("reduction", "divisor")
@@ -60,6 +60,6 @@ OPTION = BlockOption(
     parse=parse,
     plan=plan,
     forward=forward,
-    recipe=" ".join(__doc__.split("\n\n")[0].split()) if __doc__ else "",
+    recipe=recipe_of(__doc__),
     example="se: {reduction: 16}",
 )

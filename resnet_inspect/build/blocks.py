@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import sys
 from dataclasses import replace
+from typing import TypeVar
 
 import torch
 from torch import nn
 
-from resnet_inspect.blocks import BLOCKS, OPTIONS
+from resnet_inspect.blocks import BLOCKS, OPTIONS, BlockOption, BlockType
 from resnet_inspect.blocks.layers import LayerPlan
 from resnet_inspect.build.layers import Shortcut, make_layer
 from resnet_inspect.spec.plan import BlockPlan
+
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 
 class Projection(nn.Sequential, Shortcut):
@@ -92,31 +95,23 @@ class OptionModule(nn.Module):
             self.add_module(layer.name, make_layer(layer))
 
 
-def _option_class(key: str) -> type[OptionModule]:
-    option = OPTIONS[key]
+def _module_class(base: type[ModuleT], kind: BlockType | BlockOption) -> type[ModuleT]:
+    """A subclass of `base` named as the block type or option says, with its forward; set on
+    this module so that it can be imported by name (models pickle)."""
     cls = type(
-        option.class_name,
-        (OptionModule,),
-        {"forward": option.forward, "__doc__": option.recipe, "__module__": __name__},
+        kind.class_name,
+        (base,),
+        {"forward": kind.forward, "__doc__": kind.recipe, "__module__": __name__},
     )
-    setattr(sys.modules[__name__], option.class_name, cls)  # importable, so models pickle
+    setattr(sys.modules[__name__], kind.class_name, cls)
     return cls
 
 
-# One nn.Module class per block option: SqueezeExcitation, ...
-OPTION_MODULES: dict[str, type[OptionModule]] = {key: _option_class(key) for key in OPTIONS}
-
-
-def _block_class(name: str) -> type[ResidualBlock]:
-    block = BLOCKS[name]
-    cls = type(
-        block.class_name,
-        (ResidualBlock,),
-        {"forward": block.forward, "__doc__": block.recipe, "__module__": __name__},
-    )
-    setattr(sys.modules[__name__], block.class_name, cls)  # importable, so models pickle
-    return cls
-
-
-# One nn.Module class per block type: BasicBlock, Bottleneck, ...
-BLOCK_MODULES: dict[str, type[ResidualBlock]] = {name: _block_class(name) for name in BLOCKS}
+# One nn.Module class per block option (SqueezeExcitation, ...) and per block type (BasicBlock,
+# Bottleneck, ...).
+OPTION_MODULES: dict[str, type[OptionModule]] = {
+    key: _module_class(OptionModule, option) for key, option in OPTIONS.items()
+}
+BLOCK_MODULES: dict[str, type[ResidualBlock]] = {
+    name: _module_class(ResidualBlock, block) for name, block in BLOCKS.items()
+}
