@@ -200,12 +200,11 @@ def _print(make: Any, stream: Any = None) -> None:
     """Print the renderable `make(width)` returns, fitted to the terminal (see _fit_width)."""
     from rich.console import Console
 
-    from resnet_inspect.render import natural_width
+    from resnet_inspect.render import FULL_WIDTH
 
     stream = stream or sys.stdout
     width = _fit_width(stream)
-    renderable = make(width)
-    Console(file=stream, width=width or natural_width(renderable)).print(renderable)
+    Console(file=stream, width=width or FULL_WIDTH).print(make(width))
 
 
 def _emit(data: str | bytes, output: str | None) -> None:

@@ -11,17 +11,14 @@ from resnet_inspect.render.data import render_csv, render_json, render_markdown
 from resnet_inspect.render.table import render_table
 from resnet_inspect.report import Report
 
-
-def natural_width(renderable: RenderableType, least: int = 80) -> int:
-    """The width at which every cell of `renderable` shows whole (at least `least`)."""
-    console = Console(width=100_000, color_system=None)
-    return max(least, console.measure(renderable).maximum)
+# The width for output that no terminal limits (files, pipes without COLUMNS). Tables do not
+# expand, so each keeps its natural width; nothing is wrapped or cut short of this.
+FULL_WIDTH = 1000
 
 
 def render_text(renderable: RenderableType, width: int | None = None) -> str:
-    """Any rich renderable as plain text, at `width` or its natural width (for -o FILE)."""
-    width = width or natural_width(renderable)
-    console = Console(file=io.StringIO(), width=width, color_system=None, record=True)
+    """Any rich renderable as plain text, at `width` or at full width (for -o FILE)."""
+    console = Console(file=io.StringIO(), width=width or FULL_WIDTH, color_system=None, record=True)
     console.print(renderable)
     return console.export_text()
 
@@ -39,8 +36,8 @@ RENDERERS: dict[str, Callable[[Report, str, str], str]] = {
 }
 
 __all__ = [
+    "FULL_WIDTH",
     "RENDERERS",
-    "natural_width",
     "render_csv",
     "render_json",
     "render_markdown",
