@@ -1,0 +1,240 @@
+"""What the commands share: option declarations, limits, and the output helpers (the
+terminal's width, -o by path kind, closed pipes)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from typing import Any
+
+import click
+
+from resnet_inspect.errors import UsageError
+from resnet_inspect.render.diagram import FORMATS as DIAGRAM_FORMATS
+from resnet_inspect.render.escape import terminal_text
+from resnet_inspect.report import DTYPES
+from resnet_inspect.spec.schema import MAX_BATCH_SIZE
+
+MAX_ERROR_LINES = 50
+
+DEPTHS = ("stage", "block", "layer")
+FORMATS = ("table", "json", "csv", "markdown")  # render.RENDERERS' keys (a test keeps them so)
+CONVENTIONS = ("paper", "full")
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `yes | head -1` reports in a shell
+# Upper bounds of numeric options, so an absurd value is a usage error before torch sees it.
+MAX_ITERS = 1_000_000
+MAX_THREADS = 4096
+MAX_SECONDS = 86_400.0
+MAX_PEAK_TFLOPS = 1_000_000.0
+
+# Options several commands share, defined once so their names and help stay the same.
+OUTPUT_OPTION = click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Write to FILE instead of the terminal (a regular file is replaced atomically; "
+    "- is standard output; /dev/null and FIFOs are written in place).",
+)
+INPUT_OPTION = click.option(
+    "--input",
+    "input_text",
+    metavar="SHAPE",
+    help="Input size instead of the spec's: 3x224x224, 224x224 (keeps the spec's channels) or "
+    "8x3x224x224 (the batch too). Channels come first.",
+)
+BATCH_OPTION = click.option(
+    "--batch-size",
+    type=click.IntRange(min=1, max=MAX_BATCH_SIZE),
+    help="Batch size for shapes, MACs and memory (no activations are allocated) "
+    "[default: 1, or the N of a 4-D --input].",
+)
+DTYPE_OPTION = click.option(
+    "--dtype",
+    type=click.Choice(DTYPES),
+    default="float32",
+    show_default=True,
+    help="Element type (memory figures; latency runs in it).",
+)
+LATENCY_OPTION = click.option(
+    "--latency",
+    "measure",
+    is_flag=True,
+    help="Also measure latency at --batch-size on --device (the latency command has every "
+    "timing option).",
+)
+DEVICE_OPTION = click.option(
+    "--device", default="cpu", show_default=True, help="cpu, cuda, cuda:N or mps."
+)
+MODEL_OPTION = click.option(
+    "--model",
+    "model_path",
+    metavar="MODULE:FACTORY",
+    help="Any nn.Module instead of a spec: an import path and a function that returns the "
+    "model, e.g. torchvision.models:resnet50 (modules in the current directory are found).",
+)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader went away (`| head`): send what is left to /dev/null so the interpreter's
+    final flush does not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _input(value: str | None) -> tuple[tuple[int, ...] | None, int | None]:
+    """--input -> (dims, batch from a 4-D shape)."""
+    if value is None:
+        return None, None
+    from resnet_inspect.inputs import parse_input_shape
+
+    try:
+        return parse_input_shape(value)
+    except UsageError as err:
+        raise UsageError(f"--input: {err}") from None
+
+
+def _one_target(target: str | None, model_path: str | None) -> None:
+    if (target is None) == (model_path is None):
+        raise UsageError("give a spec file or preset name, or --model MODULE:FACTORY (not both)")
+
+
+def _report(
+    target: str | None,
+    model_path: str | None,
+    input_text: str | None,
+    *,
+    batch_size: int | None = None,
+    dtype: str = "float32",
+    check: bool = False,
+    fvcore: bool = False,
+    latency: Any = None,
+    force: bool = False,
+    progress: Any = None,
+) -> Any:
+    """The Report of a spec or preset, or of the nn.Module that --model names."""
+    from resnet_inspect import pipeline
+
+    if model_path is None:
+        assert target is not None
+        return pipeline.summarize(
+            target,
+            input_shape=input_text,
+            batch_size=batch_size,
+            dtype=dtype,
+            check=check,
+            fvcore=fvcore,
+            latency=latency,
+            force=force,
+            progress=progress,
+        )
+    if check:
+        raise UsageError("--check compares a spec with its model; it needs a spec")
+    return pipeline.analyze(
+        pipeline.load_factory(model_path),
+        input_text or (3, 224, 224),
+        batch_size=batch_size,
+        dtype=dtype,
+        name=model_path,
+        fvcore=fvcore,
+        latency=latency,
+        progress=progress,
+    )
+
+
+def _fit_width(stream: Any) -> int | None:
+    """The width tables must fit: the terminal's; when piped, COLUMNS if set, else None (every
+    column at full width)."""
+    if stream.isatty():
+        return shutil.get_terminal_size().columns
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else None
+
+
+def _print(make: Any, stream: Any = None) -> None:
+    """Print the renderable `make(width)` returns, fitted to the terminal (see _fit_width)."""
+    from rich.console import Console
+
+    from resnet_inspect.render import FULL_WIDTH
+
+    stream = stream or sys.stdout
+    width = _fit_width(stream)
+    Console(file=stream, width=width or FULL_WIDTH).print(make(width))
+
+
+def _emit(data: str | bytes, output: str | None) -> None:
+    """Text to standard output, or to -o (any path kind; `-` is standard output)."""
+    from resnet_inspect.files import STDOUT, write_output
+
+    if output and output != STDOUT:
+        write_output(output, data)
+        click.echo(f"wrote {terminal_text(output)}", err=True)
+    elif isinstance(data, bytes):
+        write_output(STDOUT, data)
+    else:
+        click.echo(data, nl=False)
+
+
+def _check_output(*paths: str | None) -> None:
+    """Refuse an output path that can never be written (a directory…) before any work."""
+    from resnet_inspect.files import check_writable
+
+    for path in paths:
+        if path:
+            check_writable(path)
+
+
+def _batch_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise UsageError(f"--batch-size {text!r}: expected sizes like 1,8,32") from None
+    if not sizes or min(sizes) < 1 or max(sizes) > MAX_BATCH_SIZE:
+        raise UsageError(
+            f"--batch-size {text!r}: sizes must be from 1 to {MAX_BATCH_SIZE:,}, e.g. 1,8,32"
+        )
+    return sizes
+
+
+def _measure_options(measure: bool, device: str, batch_size: int, dtype: str) -> Any:
+    """The latency options of summary/compare --latency (None without it); checks the device
+    before any work is done."""
+    if not measure:
+        return None
+    from resnet_inspect.analyzers.latency import resolve_device
+
+    resolve_device(device)
+    return _latency_options(device, (batch_size,), dtype)
+
+
+def _latency_options(device: str, batch_sizes: tuple[int, ...], dtype: str, **more: Any) -> Any:
+    from resnet_inspect.pipeline import LatencyOptions
+
+    return LatencyOptions(device=device, batch_sizes=batch_sizes, dtype=dtype, **more)
+
+
+def _diagram_format(output: str, fmt: str | None) -> str:
+    from resnet_inspect.files import STDOUT
+
+    if fmt is None and output == STDOUT:
+        return "svg"
+    chosen = fmt or os.path.splitext(output)[1].lstrip(".").lower()
+    chosen = "jpg" if chosen == "jpeg" else chosen
+    if chosen not in DIAGRAM_FORMATS:
+        raise UsageError(
+            f"-o {terminal_text(output)}: cannot tell the format from the extension; use "
+            f"{', '.join(DIAGRAM_FORMATS)} or --format"
+        )
+    return chosen
+
+
+def _write_diagram(dot: Any, output: str, fmt: str | None, verbose: bool) -> None:
+    from resnet_inspect.render.diagram import render_dot
+
+    data, renderer = render_dot(dot, _diagram_format(output, fmt))
+    _emit(data, output)
+    if verbose:
+        click.echo(f"rendered by {renderer}", err=True)

@@ -1,0 +1,133 @@
+"""`resnet-inspect compare`: blocks or networks side by side."""
+
+from __future__ import annotations
+
+import click
+
+from resnet_inspect.cli.common import (
+    BATCH_OPTION,
+    DEVICE_OPTION,
+    DTYPE_OPTION,
+    FORMATS,
+    LATENCY_OPTION,
+    OUTPUT_OPTION,
+    _check_output,
+    _diagram_format,
+    _emit,
+    _input,
+    _measure_options,
+    _print,
+)
+from resnet_inspect.cli.group import cli
+from resnet_inspect.errors import UsageError
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True)
+@click.option(
+    "--input",
+    "input_text",
+    metavar="SHAPE",
+    help="One input size for every item (HxW keeps each item's channels), e.g. "
+    "256x28x28 for the blocks.",
+)
+@BATCH_OPTION
+@DTYPE_OPTION
+@click.option(
+    "--baseline",
+    help="The item the ratios divide by (a name or a target as typed); default the first.",
+)
+@click.option(
+    "--by",
+    type=click.Choice(("overview", "stage", "module")),
+    default="overview",
+    show_default=True,
+    help="stage: add params, MACs and MACs per layer for each stage; module: list "
+    "every module whose params or MACs differ from the baseline.",
+)
+@click.option("--diff", is_flag=True, help="List the spec keys that differ from the baseline.")
+@click.option(
+    "--diagram",
+    "diagram_path",
+    type=click.Path(dir_okay=False),
+    help="Also draw the items side by side to this file (its extension picks the format: "
+    "svg, png, jpg, pdf, dot).",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False),
+    help="Also write a self-contained HTML page of the comparison.",
+)
+@LATENCY_OPTION
+@DEVICE_OPTION
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="table for people; json (every item's full report), csv or markdown for files.",
+)
+@OUTPUT_OPTION
+def compare(
+    targets: tuple[str, ...],
+    input_text: str | None,
+    batch_size: int | None,
+    dtype: str,
+    baseline: str | None,
+    by: str,
+    diff: bool,
+    diagram_path: str | None,
+    html_path: str | None,
+    measure: bool,
+    device: str,
+    output_format: str,
+    output: str | None,
+) -> None:
+    """Compare blocks or networks side by side, with ratios against a baseline.
+
+    TARGETS are two or more spec files or presets, networks or blocks: `resnet-inspect compare
+    bottleneck plain` puts the ResNet notes' bottleneck (69,632 conv weights) beside two 3x3
+    convs of 256 (1,179,648): 16.9x. `compare plain34 resnet34` itemises what the shortcuts add.
+    """
+    from resnet_inspect.comparison import compare as compare_targets
+    from resnet_inspect.inputs import resolve_batch
+
+    if len(targets) < 2:
+        raise UsageError("compare needs two or more specs or presets")
+    if diagram_path:
+        _diagram_format(diagram_path, None)
+    _check_output(output, diagram_path, html_path)
+    batch = resolve_batch(_input(input_text)[1], batch_size)
+    comparison = compare_targets(
+        list(targets),
+        input_shape=input_text,
+        batch_size=batch,
+        dtype=dtype,
+        baseline=baseline,
+        latency=_measure_options(measure, device, batch, dtype),
+        graph=bool(diagram_path or html_path),
+    )
+    if diagram_path:
+        from resnet_inspect.render.diagram import render_diagram
+
+        _emit(render_diagram(comparison, _diagram_format(diagram_path, None)), diagram_path)
+    if html_path:
+        from resnet_inspect.render.html import render_html
+
+        _emit(render_html(comparison), html_path)
+    if output_format == "table" and not output:
+        from resnet_inspect.render.compare import render_comparison
+
+        _print(lambda width: render_comparison(comparison, by, diff))
+        return
+    if output_format == "table":
+        from resnet_inspect.render import render_text
+        from resnet_inspect.render.compare import render_comparison
+
+        _emit(render_text(render_comparison(comparison, by, diff)), output)
+        return
+    from resnet_inspect.render.compare import COMPARISON_RENDERERS
+
+    _emit(COMPARISON_RENDERERS[output_format](comparison), output)

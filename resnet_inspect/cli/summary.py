@@ -1,0 +1,138 @@
+"""`resnet-inspect summary`: the per-layer table, totals and every analyzer."""
+
+from __future__ import annotations
+
+import click
+
+from resnet_inspect.cli.common import (
+    BATCH_OPTION,
+    CONVENTIONS,
+    DEPTHS,
+    DEVICE_OPTION,
+    DTYPE_OPTION,
+    FORMATS,
+    INPUT_OPTION,
+    LATENCY_OPTION,
+    MODEL_OPTION,
+    OUTPUT_OPTION,
+    _check_output,
+    _emit,
+    _input,
+    _measure_options,
+    _one_target,
+    _print,
+    _report,
+)
+from resnet_inspect.cli.group import cli
+
+
+@cli.command()
+@click.argument("target", required=False)
+@MODEL_OPTION
+@click.option(
+    "--depth",
+    type=click.Choice(DEPTHS),
+    default="block",
+    show_default=True,
+    help="stage: children of the model; block: residual blocks; layer: every leaf.",
+)
+@INPUT_OPTION
+@BATCH_OPTION
+@DTYPE_OPTION
+@click.option(
+    "--convention",
+    type=click.Choice(CONVENTIONS),
+    default="paper",
+    show_default=True,
+    help="paper: MACs of conv + linear weights; full: fvcore's count (+ batch norm, "
+    "pooling). JSON always has both.",
+)
+@click.option(
+    "--columns",
+    metavar="LIST",
+    help="Table columns, e.g. layer,shape,params,macs, or all (layer, type, kernel, shape, "
+    "params, macs, rf, memory). By default every column that fits the terminal; the "
+    "narrowest drop memory, rf, kernel, type, shape in that order, and a line says so.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Compare the spec's own arithmetic (params, MACs per stage) with the model; "
+    "exit 3 on any difference.",
+)
+@click.option(
+    "--fvcore",
+    "use_fvcore",
+    is_flag=True,
+    help="Count FLOPs with fvcore itself on real tensors (slower: builds weights; "
+    'pip install "resnet-inspect[fvcore]").',
+)
+@LATENCY_OPTION
+@DEVICE_OPTION
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="table for people; json (every module whatever --depth says), csv or markdown "
+    "for files and other tools.",
+)
+@OUTPUT_OPTION
+def summary(
+    target: str | None,
+    model_path: str | None,
+    depth: str,
+    input_text: str | None,
+    batch_size: int | None,
+    dtype: str,
+    convention: str,
+    columns: str | None,
+    check: bool,
+    use_fvcore: bool,
+    measure: bool,
+    device: str,
+    output_format: str,
+    output: str | None,
+) -> None:
+    """Per-layer table: module path, type, kernel/stride, output shape, params, MACs,
+    receptive field, activation memory; stage subtotals; totals.
+
+    Shapes, params, FLOPs, memory and receptive fields come from one pass on torch's meta
+    device: no weights or activations are allocated, so any batch size or resolution costs the
+    same. MACs are the multiply-adds of convolution and linear weights (the ResNet paper's
+    "FLOPs"); FLOPs = 2 x MACs; fvcore flops add batch norm and pooling.
+    """
+    from resnet_inspect.inputs import resolve_batch
+    from resnet_inspect.render.table import parse_columns
+
+    _one_target(target, model_path)
+    chosen = parse_columns(columns)
+    _check_output(output)
+    batch = resolve_batch(_input(input_text)[1], batch_size)
+    report = _report(
+        target,
+        model_path,
+        input_text,
+        batch_size=batch,
+        dtype=dtype,
+        check=check,
+        fvcore=use_fvcore,
+        latency=_measure_options(measure, device, batch, dtype),
+    )
+    if output_format == "table" and not output:
+        from resnet_inspect.render import render_table
+
+        _print(lambda width: render_table(report, depth, convention, chosen, width))
+    elif output_format == "table":
+        from resnet_inspect.render import render_table, render_text
+
+        _emit(render_text(render_table(report, depth, convention, chosen)), output)
+    else:
+        from resnet_inspect.render import RENDERERS
+
+        _emit(RENDERERS[output_format](report, depth, convention), output)
+    if report.check is not None and not report.check.ok:
+        from resnet_inspect.errors import AnalysisError
+
+        raise AnalysisError("the spec's arithmetic and the built model disagree (see the table)")
