@@ -78,6 +78,7 @@ def write_output(path: str, data: str | bytes) -> None:
     """Write all of `data` to `path` by the path's kind (see the module docstring)."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
     if path == STDOUT:
+        sys.stdout.flush()  # text written before goes first
         _write_stream(sys.stdout.buffer, payload, "standard output")
         return
     check_writable(path)
