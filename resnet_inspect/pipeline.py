@@ -236,16 +236,8 @@ def _analyze_copy(
     trace = trace_model(model, input_shape, batch_size)
     after = propagate(trace)
     rows = module_rows(trace, after)
-    params = list({id(p): p for p in model.parameters()}.values())
-    buffers = [b for b in model.buffers() if b.is_floating_point()]
-    param_count = sum(p.numel() for p in params)
-    trainable = sum(p.numel() for p in params if p.requires_grad)
-    buffer_count = sum(b.numel() for b in buffers)
-    leaves = [row for row in rows if row.is_leaf]
-    macs = sum(row.macs for row in rows if row.depth == 1)
-    final = final_field(trace, after)
-    # Weighted layers on shortcut branches and in block options (an SE gate's 1x1 convs) are
-    # not on the main path: the paper's depth leaves them out (SE-ResNet-50 is "50").
+    # Modules on shortcut branches and in block options (an SE gate's 1x1 convs) are off the
+    # main path: the paper's depth leaves them out (SE-ResNet-50 is "50").
     branches = shortcut_branches(trace)
     branches.update(
         {
@@ -254,6 +246,20 @@ def _analyze_copy(
             if isinstance(module, OptionModule)
         }
     )
+    rows = [
+        replace(row, main_path=False)
+        if any(row.name == branch or row.name.startswith(branch + ".") for branch in branches)
+        else row
+        for row in rows
+    ]
+    params = list({id(p): p for p in model.parameters()}.values())
+    buffers = [b for b in model.buffers() if b.is_floating_point()]
+    param_count = sum(p.numel() for p in params)
+    trainable = sum(p.numel() for p in params if p.requires_grad)
+    buffer_count = sum(b.numel() for b in buffers)
+    leaves = [row for row in rows if row.is_leaf]
+    macs = sum(row.macs for row in rows if row.depth == 1)
+    final = final_field(trace, after)
     element_bytes = trace.element_bytes
     totals = Totals(
         params=param_count,
@@ -266,14 +272,7 @@ def _analyze_copy(
         flops=2 * macs,
         keras_total_params=param_count + buffer_count,
         weighted_layers=sum(1 for row in leaves if row.type in _WEIGHTED),
-        depth=sum(
-            1
-            for row in leaves
-            if row.type in _WEIGHTED
-            and not any(
-                row.name == branch or row.name.startswith(branch + ".") for branch in branches
-            )
-        ),
+        depth=sum(1 for row in leaves if row.type in _WEIGHTED and row.main_path),
         receptive_field=max(final[0], final[1]) if final else None,
         effective_stride=max(final[2], final[3]) if final else None,
         conv_weights=sum(

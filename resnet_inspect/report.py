@@ -50,6 +50,8 @@ class LayerRow:
     activation_bytes: int = 0  # new tensors this module's operations made
     receptive_field: int | None = None  # pixels of the input one output position sees
     effective_stride: int | None = None  # input pixels between neighbouring output positions
+    # False on a shortcut branch or in a block option (an SE gate): off the paper's main path.
+    main_path: bool = True
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,8 @@ class SafeTable(Table):
 def _safe(cell: Any) -> Any:
     if isinstance(cell, str):
         return plain(cell)
-    if isinstance(cell, Text) and _CONTROL.search(cell.plain):
-        return Text(terminal_text(cell.plain), style=cell.style, justify=cell.justify)
+    # A Text is ours: its line breaks are kept, any other control character is escaped.
+    if isinstance(cell, Text) and any(_CONTROL.search(line) for line in cell.plain.split("\n")):
+        lines = [terminal_text(line) for line in cell.plain.split("\n")]
+        return Text("\n".join(lines), style=cell.style, justify=cell.justify)
     return cell
