@@ -10,14 +10,17 @@ from resnet_inspect.cli.common import (
     DEVICE_OPTION,
     INPUT_OPTION,
     LATENCY_OPTION,
+    OUTPUT_OPTION,
     _check_output,
     _diagram_format,
     _emit,
     _input,
     _measure_options,
+    _print,
     _write_diagram,
 )
 from resnet_inspect.cli.group import cli
+from resnet_inspect.render import render_text
 from resnet_inspect.render.diagram import FORMATS as DIAGRAM_FORMATS
 
 
@@ -134,3 +137,42 @@ def report(
         graph=True,
     )
     _emit(render_html(result, depth), output)
+
+
+@cli.command("table")
+@click.argument("targets", nargs=-1, required=True)
+@INPUT_OPTION
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(("table", "markdown", "html", "svg")),
+    default="table",
+    show_default=True,
+    help="table for the terminal; markdown, html or svg for documents.",
+)
+@OUTPUT_OPTION
+def table_command(
+    targets: tuple[str, ...], input_text: str | None, output_format: str, output: str | None
+) -> None:
+    """The ResNet paper's Table 1 for any specs: a row per stage with its output size, a column
+    per network, each cell the stage's block recipe ("[1×1, 64 / 3×3, 64 / 1×1, 256] ×3"), and
+    a last row of FLOPs (multiply-adds, the paper's convention).
+
+    `resnet-inspect table resnet18 resnet34 resnet50_v1 resnet101_v1 resnet152_v1` is the
+    paper's table (the v1 presets have its stride placement).
+    """
+    from resnet_inspect import pipeline
+    from resnet_inspect.render import architecture
+
+    _check_output(output)
+    reports = [pipeline.summarize(target, input_shape=input_text) for target in targets]
+    if output_format == "table" and not output:
+        _print(lambda width: architecture.render_architecture(reports))
+        return
+    render = {
+        "table": lambda: render_text(architecture.render_architecture(reports)),
+        "markdown": lambda: architecture.architecture_markdown(reports),
+        "html": lambda: architecture.architecture_html(reports),
+        "svg": lambda: architecture.architecture_svg(reports),
+    }[output_format]
+    _emit(render(), output)
