@@ -65,13 +65,14 @@ def path_kind(path: str) -> str:
     return kind_of(mode)
 
 
-def check_writable(path: str) -> None:
-    """Refuse, before any work is done, a path that output can never go to."""
+def check_writable(path: str) -> str:
+    """Refuse, before any work is done, a path that output can never go to; its kind."""
     if path == STDOUT:
-        return
+        return "standard output"
     kind = path_kind(path)
     if kind not in ("new", "regular file", *WRITTEN_IN_PLACE):
         raise RenderError(f"{path}: is a {kind}; give a file name")
+    return kind
 
 
 def write_output(path: str, data: str | bytes) -> None:
@@ -81,8 +82,7 @@ def write_output(path: str, data: str | bytes) -> None:
         sys.stdout.flush()  # text written before goes first
         _write_stream(sys.stdout.buffer, payload, "standard output")
         return
-    check_writable(path)
-    kind = path_kind(path)
+    kind = check_writable(path)
     if kind in WRITTEN_IN_PLACE:
         try:
             with open(path, "wb", buffering=0) as out:
