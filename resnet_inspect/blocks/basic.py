@@ -8,22 +8,20 @@ from __future__ import annotations
 from typing import Any
 
 from resnet_inspect.blocks import BlockInput, BlockType, recipe_of
-from resnet_inspect.blocks.layers import LayerPlan, bn_layer, conv_layer, relu_layer
+from resnet_inspect.blocks.layers import LayerPlan, conv_layer, post_activation
 
 
-def plan(block: BlockInput) -> list[LayerPlan]:
+def convs(block: BlockInput) -> list[LayerPlan]:
+    """The two 3×3 convolutions; the first carries the stride."""
     first, second = block.filters
     conv1 = conv_layer(
         "conv1", block.in_channels, first, 3, block.stride, block.in_size, 1, block.bias
     )
-    conv2 = conv_layer("conv2", first, second, 3, 1, conv1.out_size, 1, block.bias)
-    return [
-        conv1,
-        bn_layer("bn1", conv1),
-        relu_layer("relu1", conv1),
-        conv2,
-        bn_layer("bn2", conv2),
-    ]
+    return [conv1, conv_layer("conv2", first, second, 3, 1, conv1.out_size, 1, block.bias)]
+
+
+def plan(block: BlockInput) -> list[LayerPlan]:
+    return post_activation(convs(block))
 
 
 def forward(self: Any, x: Any) -> Any:

@@ -108,3 +108,25 @@ def relu_layer(name: str, after: LayerPlan) -> LayerPlan:
     return LayerPlan(
         name, "relu", after.out_channels, after.out_channels, after.out_size, after.out_size
     )
+
+
+def post_activation(convs: list[LayerPlan]) -> list[LayerPlan]:
+    """conv, BN, ReLU for each convolution, without the last ReLU (it follows the residual
+    add): conv1, bn1, relu1, conv2, bn2, … as torchvision names them."""
+    layers: list[LayerPlan] = []
+    for index, conv in enumerate(convs, start=1):
+        layers += [conv, bn_layer(f"bn{index}", conv)]
+        if index < len(convs):
+            layers.append(relu_layer(f"relu{index}", conv))
+    return layers
+
+
+def pre_activation(convs: list[LayerPlan]) -> list[LayerPlan]:
+    """BN and ReLU over each convolution's input, then the convolution (He et al. 2016):
+    bn1, relu1, conv1, bn2, relu2, conv2, …"""
+    layers: list[LayerPlan] = []
+    for index, conv in enumerate(convs, start=1):
+        channels, size = conv.in_channels, conv.in_size
+        bn = LayerPlan(f"bn{index}", "bn", channels, channels, size, size)
+        layers += [bn, relu_layer(f"relu{index}", bn), conv]
+    return layers

@@ -9,31 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from resnet_inspect.blocks import BlockInput, BlockType, recipe_of
-from resnet_inspect.blocks.layers import LayerPlan, bn_layer, conv_layer, relu_layer
-
-
-def input_bn(block: BlockInput) -> LayerPlan:
-    """BN over the block's input: the first layer of a pre-activation block."""
-    channels, size = block.in_channels, block.in_size
-    return LayerPlan("bn1", "bn", channels, channels, size, size)
+from resnet_inspect.blocks import BlockInput, BlockType, basic, recipe_of
+from resnet_inspect.blocks.layers import LayerPlan, pre_activation
 
 
 def plan(block: BlockInput) -> list[LayerPlan]:
-    first, second = block.filters
-    bn1 = input_bn(block)
-    conv1 = conv_layer(
-        "conv1", block.in_channels, first, 3, block.stride, block.in_size, 1, block.bias
-    )
-    conv2 = conv_layer("conv2", first, second, 3, 1, conv1.out_size, 1, block.bias)
-    return [
-        bn1,
-        relu_layer("relu1", bn1),
-        conv1,
-        bn_layer("bn2", conv1),
-        relu_layer("relu2", conv1),
-        conv2,
-    ]
+    return pre_activation(basic.convs(block))
 
 
 def forward(self: Any, x: Any) -> Any:

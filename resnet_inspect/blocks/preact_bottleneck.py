@@ -11,29 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from resnet_inspect.blocks import BlockInput, BlockType, recipe_of
-from resnet_inspect.blocks.layers import LayerPlan, bn_layer, conv_layer, relu_layer
-from resnet_inspect.blocks.preact_basic import input_bn
+from resnet_inspect.blocks import BlockInput, BlockType, bottleneck, recipe_of
+from resnet_inspect.blocks.layers import LayerPlan, pre_activation
 
 
 def plan(block: BlockInput) -> list[LayerPlan]:
-    reduce, inner, expand = block.filters
-    s1, s3 = (block.stride, 1) if block.stride_on == "1x1" else (1, block.stride)
-    bn1 = input_bn(block)
-    conv1 = conv_layer("conv1", block.in_channels, reduce, 1, s1, block.in_size, 1, block.bias)
-    conv2 = conv_layer("conv2", reduce, inner, 3, s3, conv1.out_size, block.groups, block.bias)
-    conv3 = conv_layer("conv3", inner, expand, 1, 1, conv2.out_size, 1, block.bias)
-    return [
-        bn1,
-        relu_layer("relu1", bn1),
-        conv1,
-        bn_layer("bn2", conv1),
-        relu_layer("relu2", conv1),
-        conv2,
-        bn_layer("bn3", conv2),
-        relu_layer("relu3", conv2),
-        conv3,
-    ]
+    return pre_activation(bottleneck.convs(block))
 
 
 def forward(self: Any, x: Any) -> Any:
