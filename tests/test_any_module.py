@@ -71,4 +71,6 @@ def test_a_model_that_cannot_take_the_input_is_exit_3(monkeypatch):
         cli, ["summary", "--model", "factories:small_resnet", "--input", "1x64x64"]
     )
     assert result.exit_code == 3
-    assert result.stderr.startswith("forward pass failed on input [1, 64, 64]")
+    # the module that refused, and both sizes
+    assert result.stderr.startswith("conv1 (Conv2d) failed on input [1, 64, 64]")
+    assert "expected 3 channels" in result.stderr and "[1, 1, 64, 64]" in result.stderr

@@ -1,26 +1,42 @@
 """One forward pass on the meta device that records every module call and every operation.
 
 The model runs on torch's "meta" device: shapes propagate but nothing is allocated and no
-arithmetic happens, so the cost does not grow with batch size or resolution. Two recorders run
-at once:
+arithmetic happens, so the cost does not grow with batch size or resolution. Three recorders
+run at once:
 
-* forward (pre-)hooks on every module give the module rows: execution order, calls, output shape;
-* a TorchDispatchMode records each aten operation with its input and output tensors, identified
-  by their storage, so later analyzers can follow the data flow (liveness for memory, paths for
-  the receptive field) and count FLOPs per operator.
+* forward (pre-)hooks on every module give the module rows and the module stack: execution
+  order, calls, output shape, and the innermost module running each operation. The model's own
+  hooks (and torch's global module hooks) are set aside for the pass and put back after it: a
+  hook that reads values would fail on meta tensors, and analysis must not run user code that
+  is not the forward itself;
+* a TorchDispatchMode records every ATen operator (aten::convolution, aten::addmm, aten::bmm,
+  aten::add_, ...) with its input and output tensors, identified by their storage, so every
+  multiply-add is seen however the model calls it: through modules, functionals
+  (F.multi_head_attention_forward's projections), containers it loops over (nn.ModuleList) or
+  subclasses with their own forward;
+* a TorchFunctionMode marks the calls of the functions fvcore's formulas are written for
+  (linear, einsum, matmul, the norms, interpolate, ...): the ATen operators inside one such call
+  are recorded as one operation under the function's name, so `full` can follow fvcore's
+  convention exactly (an instance norm is not a batch norm; an einsum is counted as fvcore
+  counts it).
 
-For the common layers (conv, linear, batch norm, ReLU, pooling, padding) the pass swaps in a
-forward that makes an empty output of the right shape and records one operation with the
-layer's hyper-parameters. torch runs Python decompositions and lazy imports for many ops on the
-meta device (batch norm 7 ms a call; linear and adaptive pooling import torch._dynamo, 2 s; the
-first convolution imports sympy, 1 s); computing these shapes is exact and ~10x faster. Every
-other module and all functional code (the residual add, flatten) runs its real forward on meta
-tensors and is recorded by the dispatch mode.
+Each tensor is marked as an activation (computed from the input) or a weight (parameters,
+buffers and anything computed from them alone): a matrix product with a weight operand is a
+layer's work (`macs`), one of two activations is attention (`attention_macs`).
+
+For modules of exactly the common layer types (conv, linear, batch norm, ReLU, pooling, padding;
+never a subclass, whose own forward may pad or add an activation) the pass swaps in a forward
+that checks the input as the layer would, makes an empty output of the right shape and records
+one operation with the layer's hyper-parameters. torch runs Python decompositions and lazy
+imports for many ops on the meta device (batch norm 7 ms a call; the first convolution imports
+sympy, 1 s); computing these shapes is exact and ~10x faster. Every other module and all
+functional code runs its real forward on meta tensors.
 """
 
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +44,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from resnet_inspect.errors import AnalysisError
 
@@ -39,7 +56,8 @@ class TensorRef:
     key: int
     shape: tuple[int, ...]
     nbytes: int
-    is_state: bool = False  # a parameter or buffer, not an activation
+    # Not computed from the input: a parameter, a buffer, or a tensor made from them alone.
+    is_state: bool = False
 
 
 @dataclass
@@ -51,12 +69,16 @@ class OpCall:
     module: str
     inputs: list[TensorRef]
     outputs: list[TensorRef]
-    kernel: tuple[int, int] | None = None
-    stride: tuple[int, int] | None = None
-    dilation: tuple[int, int] = (1, 1)
+    kernel: tuple[int, ...] | None = None
+    stride: tuple[int, ...] | None = None
+    dilation: tuple[int, ...] = (1, 1)
     weight_shape: tuple[int, ...] | None = None
     affine: bool = False
     synthetic: bool = False  # recorded from a layer's hyper-parameters, not from dispatch
+    transposed: bool = False  # a transposed convolution
+    training: bool = False  # a batch norm that uses the batch's statistics
+    equation: str | None = None  # an einsum's equation
+    global_reduce: bool = False  # a reduction over every spatial position (mean over H, W)
 
 
 @dataclass
@@ -80,47 +102,98 @@ class Trace:
     element_bytes: int
 
 
-# Functions that only reinterpret memory, make empty tensors or read metadata: no arithmetic.
-VIEW_OPS = {
+# ATen operators that only reinterpret memory, make new tensors or read metadata: no arithmetic,
+# and the data flow follows the storage they share.
+SKIPPED_ATEN = {
     "view",
+    "_unsafe_view",
     "reshape",
     "t",
     "transpose",
     "permute",
     "expand",
-    "expand_as",
     "select",
+    "slice",
     "squeeze",
     "unsqueeze",
     "detach",
     "alias",
     "as_strided",
-    "flatten",
-    "getitem",
     "split",
-    "chunk",
+    "split_with_sizes",
     "unbind",
-    "contiguous",
-    "size",
-    "dim",
-    "numel",
+    "chunk",
+    "narrow",
     "empty",
     "empty_like",
+    "empty_strided",
     "new_empty",
+    "new_empty_strided",
     "new_zeros",
+    "new_ones",
     "zeros",
+    "zeros_like",
     "ones",
-    "tensor",
-    "to",
-    "type",
-    "float",
-    "is_floating_point",
-    "requires_grad_",
-    "stride",
-    "storage_offset",
-    "data_ptr",
-    "untyped_storage",
-    "narrow",
+    "ones_like",
+    "full",
+    "full_like",
+    "arange",
+    "scalar_tensor",
+    "lift_fresh",
+    "lift_fresh_copy",
+    "_local_scalar_dense",
+    "sym_size",
+    "sym_stride",
+    "sym_numel",
+    "is_same_size",
+    "_has_compatible_shallow_copy_type",
+}
+# ATen operator -> the name the analyzers use (one name per operation, as fvcore writes it).
+_ATEN_NAMES = {
+    "native_batch_norm": "batch_norm",
+    "_native_batch_norm_legit": "batch_norm",
+    "_native_batch_norm_legit_no_training": "batch_norm",
+    "native_layer_norm": "layer_norm",
+    "native_group_norm": "group_norm",
+    "max_pool2d_with_indices": "max_pool2d",
+    "_adaptive_avg_pool2d": "adaptive_avg_pool2d",
+    "_softmax": "softmax",
+    "_safe_softmax": "softmax",
+    "_scaled_dot_product_flash_attention_for_cpu": "scaled_dot_product_attention",
+    "_scaled_dot_product_efficient_attention": "scaled_dot_product_attention",
+    "_scaled_dot_product_flash_attention": "scaled_dot_product_attention",
+    "_scaled_dot_product_cudnn_attention": "scaled_dot_product_attention",
+    "_to_copy": "to",
+}
+# Functions recorded as one operation (the ATen operators inside them are not recorded apart):
+# those fvcore has a formula for, as TorchScript records them, and pooling and attention.
+_FUNCTIONS = {
+    "conv1d": "convolution",
+    "conv2d": "convolution",
+    "conv3d": "convolution",
+    "conv_transpose1d": "convolution",
+    "conv_transpose2d": "convolution",
+    "conv_transpose3d": "convolution",
+    "linear": "linear",
+    "matmul": "matmul",
+    "__matmul__": "matmul",
+    "__rmatmul__": "matmul",
+    "bmm": "bmm",
+    "mm": "mm",
+    "addmm": "addmm",
+    "einsum": "einsum",
+    "batch_norm": "batch_norm",
+    "layer_norm": "layer_norm",
+    "group_norm": "group_norm",
+    "instance_norm": "instance_norm",
+    "interpolate": "interpolate",
+    "adaptive_avg_pool1d": "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d": "adaptive_avg_pool2d",
+    "adaptive_max_pool2d": "adaptive_max_pool2d",
+    "max_pool2d": "max_pool2d",
+    "avg_pool2d": "avg_pool2d",
+    "grid_sample": "grid_sampler",
+    "scaled_dot_product_attention": "scaled_dot_product_attention",
 }
 
 
@@ -135,60 +208,64 @@ def _window_out(size: int, kernel: int, stride: int, padding: int, dilation: int
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
+def _tensors(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in _tensors(item)]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in _tensors(item)]
+    return []
+
+
 class _Tracer:
     def __init__(self, model: nn.Module) -> None:
         self.ops: list[OpCall] = []
         self.stack: list[str] = [""]
         self.keep: list[torch.Tensor] = []  # holds every seen tensor so storage keys stay unique
-        self.state_keys = {
-            t.untyped_storage()._cdata for t in [*model.parameters(), *model.buffers()]
-        }
+        self.activations: set[int] = set()  # storages computed from the input
+        self.in_function = 0  # > 0 inside a function recorded as one operation
+
+    def key(self, tensor: torch.Tensor) -> int:
+        self.keep.append(tensor)
+        return int(tensor.untyped_storage()._cdata)
 
     def ref(self, tensor: torch.Tensor) -> TensorRef:
-        self.keep.append(tensor)
-        storage = tensor.untyped_storage()
-        key = storage._cdata
-        return TensorRef(key, tuple(tensor.shape), storage.nbytes(), key in self.state_keys)
-
-    def tensors(self, value: Any) -> list[torch.Tensor]:
-        if isinstance(value, torch.Tensor):
-            return [value]
-        if isinstance(value, (list, tuple)):
-            return [t for item in value for t in self.tensors(item)]
-        if isinstance(value, dict):
-            return [t for item in value.values() for t in self.tensors(item)]
-        return []
+        key = self.key(tensor)
+        nbytes = tensor.untyped_storage().nbytes()
+        return TensorRef(key, tuple(tensor.shape), nbytes, key not in self.activations)
 
     def record(
         self, name: str, inputs: list[torch.Tensor], outputs: list[torch.Tensor], **attributes: Any
     ) -> None:
+        refs = [self.ref(t) for t in inputs]
+        if any(not ref.is_state for ref in refs):
+            self.activations.update(self.key(t) for t in outputs)
         self.ops.append(
             OpCall(
                 name=name,
                 module=self.stack[-1],
-                inputs=[self.ref(t) for t in inputs],
+                inputs=refs,
                 outputs=[self.ref(t) for t in outputs],
                 **attributes,
             )
         )
 
     def record_function(
-        self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
+        self, name: str, raw: str, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
     ) -> None:
-        raw = getattr(func, "__name__", str(func))
-        name = _DUNDERS.get(raw, raw)
-        if name.startswith("__") or name in VIEW_OPS:
-            return  # attribute access, views, tensor creation: no arithmetic
-        inputs = self.tensors(args) + self.tensors(kwargs)
+        """One call of a function in _FUNCTIONS, with the attributes its formulas need."""
         attributes: dict[str, Any] = {}
-        if name in ("conv1d", "conv2d", "conv3d"):
+        if name == "convolution":
             weight = _arg(args, kwargs, 1, "weight")
-            name = "convolution"
+            transposed = "transpose" in raw
+            dilation = _arg(args, kwargs, 7 if transposed else 5, "dilation", 1)
             attributes = {
-                "kernel": _pair(weight.shape[2:]),
-                "stride": _pair(_arg(args, kwargs, 3, "stride", 1)),
-                "dilation": _pair(_arg(args, kwargs, 5, "dilation", 1)),
+                "kernel": tuple(int(k) for k in weight.shape[2:]),
+                "stride": _tuple(_arg(args, kwargs, 3, "stride", 1), weight.dim() - 2),
+                "dilation": _tuple(dilation, weight.dim() - 2),
                 "weight_shape": tuple(weight.shape),
+                "transposed": transposed,
             }
         elif name == "linear":
             attributes = {"weight_shape": tuple(_arg(args, kwargs, 1, "weight").shape)}
@@ -201,30 +278,69 @@ class _Tracer:
                 "stride": _pair(stride) if stride else kernel,
                 "dilation": _pair(dilation),
             }
-        elif name in ("batch_norm", "layer_norm", "group_norm", "instance_norm"):
-            index, key = {"batch_norm": (3, "weight")}.get(name, (2, "weight"))
-            attributes = {"affine": _arg(args, kwargs, index, key, None) is not None}
+        elif name == "batch_norm":
+            attributes = {
+                "affine": _arg(args, kwargs, 3, "weight", None) is not None,
+                "training": bool(_arg(args, kwargs, 5, "training", False)),
+            }
+        elif name == "instance_norm":
+            attributes = {"affine": _arg(args, kwargs, 3, "weight", None) is not None}
+        elif name in ("layer_norm", "group_norm"):
+            attributes = {"affine": _arg(args, kwargs, 2, "weight", None) is not None}
+        elif name == "einsum":
+            attributes = {"equation": str(args[0] if args else kwargs.get("equation"))}
         elif name == "interpolate":
             mode = _arg(args, kwargs, 3, "mode", "nearest")
-            name = "upsample_bilinear2d" if mode == "bilinear" else f"upsample_{mode}2d"
-        self.record(f"aten::{name}", inputs, self.tensors(out), **attributes)
+            name = {"bilinear": "upsample_bilinear2d", "nearest": "upsample_nearest2d"}.get(
+                mode, f"upsample_{mode}"
+            )
+        self.record(f"aten::{name}", _tensors(args) + _tensors(kwargs), _tensors(out), **attributes)
+
+    def record_aten(
+        self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
+    ) -> None:
+        """One ATen operator called outside the functions recorded whole."""
+        packet = func.overloadpacket.__name__
+        if packet in SKIPPED_ATEN:
+            return
+        name = _ATEN_NAMES.get(packet, packet)
+        attributes: dict[str, Any] = {}
+        if packet == "convolution":
+            weight = args[1]
+            attributes = {
+                "kernel": tuple(int(k) for k in weight.shape[2:]),
+                "stride": tuple(args[3]),
+                "dilation": tuple(args[5]),
+                "weight_shape": tuple(weight.shape),
+                "transposed": bool(args[6]),
+            }
+        elif name == "batch_norm":
+            # (input, weight, bias, [running_mean, running_var,] training, ...); the
+            # no_training variant has no flag
+            flag = None if packet.endswith("no_training") else args[5 if len(args) >= 7 else 3]
+            attributes = {"affine": args[1] is not None, "training": bool(flag)}
+        elif name in ("layer_norm", "group_norm"):
+            attributes = {"affine": len(args) > 2 and args[2] is not None}
+        elif name == "max_pool2d" or packet == "avg_pool2d":
+            kernel = _pair(args[1])
+            attributes = {
+                "kernel": kernel,
+                "stride": _pair(args[2]) if len(args) > 2 and args[2] else kernel,
+                "dilation": _pair(args[4]) if name == "max_pool2d" and len(args) > 4 else (1, 1),
+            }
+        elif packet in ("mean", "sum", "amax", "amin") and len(args) > 1 and args[1] is not None:
+            rank = args[0].dim()
+            dims = {
+                d % rank for d in (args[1] if isinstance(args[1], (list, tuple)) else [args[1]])
+            }
+            attributes = {"global_reduce": rank >= 3 and {rank - 1, rank - 2} <= dims}
+        self.record(f"aten::{name}", _tensors(args) + _tensors(kwargs), _tensors(out), **attributes)
 
 
-# Python operators as torch-function names.
-_DUNDERS = {
-    "__iadd__": "add_",
-    "__add__": "add",
-    "__radd__": "add",
-    "__isub__": "sub_",
-    "__sub__": "sub",
-    "__imul__": "mul_",
-    "__mul__": "mul",
-    "__rmul__": "mul",
-    "__truediv__": "div",
-    "__itruediv__": "div_",
-    "__matmul__": "matmul",
-    "__getitem__": "getitem",
-}
+def _tuple(value: Any, length: int) -> tuple[int, ...]:
+    if isinstance(value, int):
+        return (value,) * length
+    return tuple(int(v) for v in value)
 
 
 def _arg(
@@ -239,12 +355,9 @@ def _arg(
     return default
 
 
-class _Recorder(TorchFunctionMode):
-    """Sees every torch function call (F.conv2d, Tensor.add_, ...) at the Python level.
-
-    A function mode, not a dispatch mode: on the meta device a Python dispatch mode takes a
-    path that imports torch._dynamo (2 s), a function mode does not.
-    """
+class _Functions(TorchFunctionMode):
+    """Marks the calls of the functions in _FUNCTIONS (at the Python level, as TorchScript and
+    fvcore see them); the outermost such call is recorded as one operation."""
 
     def __init__(self, tracer: _Tracer) -> None:
         super().__init__()
@@ -258,8 +371,44 @@ class _Recorder(TorchFunctionMode):
         kwargs: dict[str, Any] | None = None,
     ) -> Any:
         kwargs = kwargs or {}
+        raw = getattr(func, "__name__", "")
+        name = _FUNCTIONS.get(raw)
+        tracer = self.tracer
+        if name is None or tracer.in_function:
+            return func(*args, **kwargs)
+        tracer.in_function += 1
+        try:
+            out = func(*args, **kwargs)
+        finally:
+            tracer.in_function -= 1
+        tracer.record_function(name, raw, args, kwargs, out)
+        return out
+
+
+class _Operators(TorchDispatchMode):
+    """Records every ATen operator that runs outside the functions recorded whole."""
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # torch wraps a mode's __torch_dispatch__ in dynamo's "disable", which imports
+        # torch._dynamo (about 2 s) on first use; nothing here is ever compiled.
+        return False
+
+    def __init__(self, tracer: _Tracer) -> None:
+        super().__init__()
+        self.tracer = tracer
+
+    def __torch_dispatch__(
+        self,
+        func: Any,
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        self.tracer.record_function(func, args, kwargs, out)
+        if not self.tracer.in_function:
+            self.tracer.record_aten(func, args, kwargs, out)
         return out
 
 
@@ -270,43 +419,63 @@ def _expect(condition: bool, message: str) -> None:
 
 
 def _shape_only_forward(module: nn.Module, tracer: _Tracer) -> Callable[..., Any] | None:
-    """A forward that makes the output of the right shape and records one operation."""
+    """For a module of exactly one of the common layer types, a forward that checks the input
+    as the layer would, makes the output of the right shape and records one operation. None for
+    anything else, subclasses included: they run their own forward."""
+    kind = type(module)
+
+    # the layer's own tensors are operands too (a weight operand makes a product a layer's work)
+    weights = (getattr(module, "weight", None), getattr(module, "bias", None))
+    operands = [t for t in weights if isinstance(t, torch.Tensor)]
 
     def wrap(
         name: str, make: Callable[[torch.Tensor], torch.Tensor], **attributes: Any
     ) -> Callable[[torch.Tensor], torch.Tensor]:
         def forward(x: torch.Tensor) -> torch.Tensor:
-            out = make(x)  # only new_empty and shape reads: the recorder ignores both
-            tracer.record(name, [x], [out], synthetic=True, **attributes)
+            out = make(x)  # only new_empty and shape reads: the recorders skip both
+            tracer.record(name, [x, *operands], [out], synthetic=True, **attributes)
             return out
 
         return forward
 
-    if isinstance(module, nn.modules.batchnorm._NormBase):
+    if (
+        isinstance(module, nn.modules.batchnorm._BatchNorm)
+        and kind in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+        and not module.training
+    ):
+        features = module.num_features
 
         def norm(x: torch.Tensor) -> torch.Tensor:
             _expect(
-                x.dim() >= 2 and x.shape[1] == module.num_features,
-                f"{type(module).__name__}({module.num_features}) got input {list(x.shape)}",
+                x.dim() >= 2 and x.shape[1] == features,
+                f"{kind.__name__}({features}) got input {list(x.shape)}: "
+                f"expected {features} channels, got {x.shape[1] if x.dim() >= 2 else 'none'}",
             )
             return x.new_empty(x.shape)
 
-        return wrap("aten::batch_norm", norm, affine=module.affine)
-    if isinstance(module, nn.ReLU):
+        return wrap("aten::batch_norm", norm, affine=bool(module.affine))
+    if isinstance(module, nn.ReLU) and kind is nn.ReLU:
         if module.inplace:
             return wrap("aten::relu_", lambda x: x)
         return wrap("aten::relu", lambda x: x.new_empty(x.shape))
-    if isinstance(module, (nn.Identity, nn.Dropout)):
-        return lambda x: x
-    if isinstance(module, nn.Linear):
-        shape = (module.out_features, module.in_features)
-        return wrap(
-            "aten::linear",
-            lambda x: x.new_empty((*x.shape[:-1], module.out_features)),
-            weight_shape=shape,
-        )
+    if kind is nn.Identity or (kind is nn.Dropout and not module.training):
+        return lambda x, *args, **kwargs: x
+    if isinstance(module, nn.Linear) and kind is nn.Linear:
+        in_features, out_features = module.in_features, module.out_features
+
+        def linear(x: torch.Tensor) -> torch.Tensor:
+            _expect(
+                x.dim() >= 1 and x.shape[-1] == in_features,
+                f"Linear({in_features}, {out_features}) got input {list(x.shape)}: "
+                f"expected {in_features:,} features in the last dimension, got "
+                f"{x.shape[-1] if x.dim() else 'a scalar'}",
+            )
+            return x.new_empty((*x.shape[:-1], out_features))
+
+        return wrap("aten::linear", linear, weight_shape=(out_features, in_features))
     if (
         isinstance(module, nn.Conv2d)
+        and kind is nn.Conv2d
         and not isinstance(module.padding, str)
         and module.padding_mode == "zeros"
     ):
@@ -316,12 +485,13 @@ def _shape_only_forward(module: nn.Module, tracer: _Tracer) -> Callable[..., Any
             _pair(module.padding),
             _pair(module.dilation),
         )
+        in_channels, out_channels = module.in_channels, module.out_channels
 
         def conv(x: torch.Tensor) -> torch.Tensor:
             _expect(
-                x.dim() in (3, 4) and x.shape[-3] == module.in_channels,
-                f"Conv2d({module.in_channels}, {module.out_channels}) got input "
-                f"{list(x.shape)}: expected {module.in_channels} channels",
+                x.dim() in (3, 4) and x.shape[-3] == in_channels,
+                f"Conv2d({in_channels}, {out_channels}) got input {list(x.shape)}: "
+                f"expected {in_channels} channels",
             )
             height = _window_out(x.shape[-2], kernel[0], stride[0], padding[0], dilation[0])
             width = _window_out(x.shape[-1], kernel[1], stride[1], padding[1], dilation[1])
@@ -329,7 +499,7 @@ def _shape_only_forward(module: nn.Module, tracer: _Tracer) -> Callable[..., Any
                 height > 0 and width > 0,
                 f"Conv2d output would be {height}x{width} for input {list(x.shape)}",
             )
-            return x.new_empty((*x.shape[:-3], module.out_channels, height, width))
+            return x.new_empty((*x.shape[:-3], out_channels, height, width))
 
         return wrap(
             "aten::convolution",
@@ -341,8 +511,10 @@ def _shape_only_forward(module: nn.Module, tracer: _Tracer) -> Callable[..., Any
         )
     if (
         isinstance(module, (nn.MaxPool2d, nn.AvgPool2d))
+        and kind in (nn.MaxPool2d, nn.AvgPool2d)
         and not module.ceil_mode
         and not getattr(module, "return_indices", False)
+        and getattr(module, "divisor_override", None) is None
     ):
         kernel = _pair(module.kernel_size)
         stride = _pair(module.stride or module.kernel_size)
@@ -354,30 +526,32 @@ def _shape_only_forward(module: nn.Module, tracer: _Tracer) -> Callable[..., Any
             width = _window_out(x.shape[-1], kernel[1], stride[1], padding[1], dilation[1])
             _expect(
                 x.dim() in (3, 4) and height > 0 and width > 0,
-                f"{type(module).__name__} output would be {height}x{width} for input "
-                f"{list(x.shape)}",
+                f"{kind.__name__} output would be {height}x{width} for input {list(x.shape)}",
             )
             return x.new_empty((*x.shape[:-2], height, width))
 
-        name = "aten::max_pool2d" if isinstance(module, nn.MaxPool2d) else "aten::avg_pool2d"
+        name = "aten::max_pool2d" if kind is nn.MaxPool2d else "aten::avg_pool2d"
         return wrap(name, pool, kernel=kernel, stride=stride, dilation=dilation)
-    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)) and not getattr(
-        module, "return_indices", False
+    if (
+        isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d))
+        and kind in (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
+        and not getattr(module, "return_indices", False)
     ):
         size = module.output_size
         out_height, out_width = (size, size) if isinstance(size, int) else tuple(size)  # type: ignore[arg-type]
 
         def pooled(x: torch.Tensor) -> torch.Tensor:
+            _expect(x.dim() in (3, 4), f"{kind.__name__} got input {list(x.shape)}")
             height, width = out_height or x.shape[-2], out_width or x.shape[-1]
             return x.new_empty((*x.shape[:-2], height, width))
 
         name = (
             "aten::adaptive_avg_pool2d"
-            if isinstance(module, nn.AdaptiveAvgPool2d)
+            if kind is nn.AdaptiveAvgPool2d
             else "aten::adaptive_max_pool2d"
         )
         return wrap(name, pooled)
-    if isinstance(module, nn.ZeroPad2d):
+    if isinstance(module, nn.ZeroPad2d) and kind is nn.ZeroPad2d:
         left, right, top, bottom = module.padding
 
         def pad(x: torch.Tensor) -> torch.Tensor:
@@ -386,7 +560,7 @@ def _shape_only_forward(module: nn.Module, tracer: _Tracer) -> Callable[..., Any
             )
 
         return wrap("aten::constant_pad_nd", pad, kernel=(1, 1), stride=(1, 1))
-    if type(module).__name__ == "ZeroPadShortcut":  # build.layers; parameter-free option A
+    if kind.__name__ == "ZeroPadShortcut" and kind.__module__ == "resnet_inspect.build.layers":
         step = int(getattr(module, "stride"))  # noqa: B009 - typed as Tensor | Module
         out_channels = int(getattr(module, "out_channels"))  # noqa: B009
 
@@ -398,11 +572,35 @@ def _shape_only_forward(module: nn.Module, tracer: _Tracer) -> Callable[..., Any
     return None
 
 
+# The hooks a module keeps (and torch's global ones): set aside during the pass.
+_HOOK_ATTRIBUTES = (
+    "_forward_hooks",
+    "_forward_hooks_with_kwargs",
+    "_forward_hooks_always_called",
+    "_forward_pre_hooks",
+    "_forward_pre_hooks_with_kwargs",
+    "_backward_hooks",
+    "_backward_pre_hooks",
+)
+_GLOBAL_HOOKS = (
+    "_global_forward_hooks",
+    "_global_forward_hooks_with_kwargs",
+    "_global_forward_hooks_always_called",
+    "_global_forward_pre_hooks",
+    "_global_backward_hooks",
+    "_global_backward_pre_hooks",
+)
+
+
 def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int) -> Trace:
     """Run `model` (on the meta device) once and record its modules and operations.
 
-    Hooks and swapped forwards are removed in `finally`; `model` must be the caller's copy.
-    """
+    The model's own hooks and torch's global module hooks do not run; they, the swapped
+    forwards and our hooks are put back as they were in `finally`. `model` must be the
+    caller's copy. A shape the real forward would refuse is an AnalysisError naming the
+    module."""
+    from torch.nn.modules import module as module_globals
+
     tracer = _Tracer(model)
     modules = dict(model.named_modules())
     calls: dict[str, ModuleCall] = {}
@@ -423,10 +621,10 @@ def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int)
             call.calls += 1
             if call.calls == 1:
                 call.first_end = len(tracer.ops)
-            found = tracer.tensors(output)
+            found = _tensors(output)
             if found and not call.output_shape:
                 call.output_shape = list(found[0].shape)
-                call.output_key = tracer.ref(found[0]).key
+                call.output_key = tracer.key(found[0])
 
         return hook
 
@@ -435,9 +633,21 @@ def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int)
         forward = _shape_only_forward(module, tracer)
         if forward is not None:
             swapped[module] = forward
+    saved_hooks = {
+        module: {attribute: getattr(module, attribute, None) for attribute in _HOOK_ATTRIBUTES}
+        for module in modules.values()
+    }
+    saved_globals = {name: getattr(module_globals, name, None) for name in _GLOBAL_HOOKS}
     parameter = next(iter(model.parameters()), None)
     dtype = parameter.dtype if parameter is not None else torch.float32
     try:
+        for name, value in saved_globals.items():
+            if value is not None:
+                setattr(module_globals, name, OrderedDict())
+        for module, attributes in saved_hooks.items():
+            for attribute, value in attributes.items():
+                if value is not None:
+                    setattr(module, attribute, OrderedDict())
         for module, forward in swapped.items():
             module.forward = forward
         for name, module in modules.items():
@@ -445,26 +655,44 @@ def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int)
                 handles.append(module.register_forward_pre_hook(pre_hook_for(name)))
                 handles.append(module.register_forward_hook(hook_for(name)))
         x = torch.empty((batch_size, *input_shape), device="meta", dtype=dtype)
+        tracer.activations.add(tracer.key(x))
         input_ref = tracer.ref(x)
-        with torch.no_grad(), _Recorder(tracer):
+        with torch.no_grad(), _Functions(tracer), _Operators(tracer):
             output = model(x)
     except AnalysisError:
         raise
     except Exception as err:  # a user model may raise anything on a bad input shape
-        raise AnalysisError(f"forward pass failed on input {list(input_shape)}: {err}") from err
+        raise AnalysisError(_failure(err, tracer.stack[-1], modules, input_shape)) from err
     finally:
         for handle in handles:
             handle.remove()
         for module in swapped:
             del module.forward
+        for module, attributes in saved_hooks.items():
+            for attribute, value in attributes.items():
+                if value is not None:
+                    setattr(module, attribute, value)
+        for name, value in saved_globals.items():
+            if value is not None:
+                setattr(module_globals, name, value)
     return Trace(
         modules=calls,
         ops=tracer.ops,
         input=input_ref,
-        outputs=[tracer.ref(t) for t in tracer.tensors(output)],
+        outputs=[tracer.ref(t) for t in _tensors(output)],
         batch_size=batch_size,
         element_bytes=torch.empty((), dtype=dtype).element_size(),
     )
+
+
+def _failure(
+    err: Exception, where: str, modules: dict[str, nn.Module], input_shape: tuple[int, ...]
+) -> str:
+    """The real forward's refusal in one line, naming the innermost module that was running."""
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if not where:
+        return f"the forward pass failed on input {list(input_shape)}: {first}"
+    return f"{where} ({type(modules[where]).__name__}) failed on input {list(input_shape)}: {first}"
 
 
 def numel(shape: tuple[int, ...] | list[int]) -> int:
