@@ -15,7 +15,12 @@ from torch import nn
 
 from resnet_inspect.analyzers import torch_dtype
 from resnet_inspect.analyzers.analytic import check_against_plan
-from resnet_inspect.analyzers.flops import analyze_flops, count_with_fvcore
+from resnet_inspect.analyzers.flops import (
+    analyze_flops,
+    count_with_fvcore,
+    op_attention_macs,
+    op_macs,
+)
 from resnet_inspect.analyzers.graph import build_graph, shortcut_branches
 from resnet_inspect.analyzers.latency import LatencyOptions, measure_latency
 from resnet_inspect.analyzers.layers import module_rows
@@ -258,7 +263,8 @@ def _analyze_copy(
     trainable = sum(p.numel() for p in params if p.requires_grad)
     buffer_count = sum(b.numel() for b in buffers)
     leaves = [row for row in rows if row.is_leaf]
-    macs = sum(row.macs for row in rows if row.depth == 1)
+    # every operation counts, also those outside any module (a functional head in forward)
+    macs = sum(op_macs(op) for op in trace.ops)
     final = final_field(trace, after)
     element_bytes = trace.element_bytes
     totals = Totals(
@@ -273,8 +279,12 @@ def _analyze_copy(
         keras_total_params=param_count + buffer_count,
         weighted_layers=sum(1 for row in leaves if row.type in _WEIGHTED),
         depth=sum(1 for row in leaves if row.type in _WEIGHTED and row.main_path),
-        receptive_field=max(final[0], final[1]) if final else None,
-        effective_stride=max(final[2], final[3]) if final else None,
+        receptive_field=("global" if final.global_from else final.size) if final else None,
+        effective_stride=final.stride if final else None,
+        local_receptive_field=final.size if final else None,
+        global_from=final.global_from if final else None,
+        attention_macs=sum(op_attention_macs(op) for op in trace.ops),
+        output_shape=list(trace.outputs[0].shape) if trace.outputs else None,
         conv_weights=sum(
             m.weight.numel() for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)
         ),

@@ -8,20 +8,26 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-REPORT_VERSION = 2  # 2: `graph` is null unless a diagram asks for it
+# 2: `graph` is null unless a diagram asks for it. 3: totals.attention_macs, output_shape,
+# local_receptive_field, global_from; totals.receptive_field may be "global".
+REPORT_VERSION = 3
 # Element types a report can be made for (byte sizes) and latency can run in; torch's dtype of
 # the same name is used (analyzers.torch_dtype).
 DTYPES = ("float32", "bfloat16", "float16")
 
 FULL_CONVENTION = (
-    "full = fvcore's convention: one multiply-add counts 1; conv and linear multiply-adds, batch "
-    "norm 2 per element (inference), adaptive average pooling 1 per input element, layer/group "
-    "norm 5 per element. Operations no formula covers are listed in flops.uncounted_ops."
+    "full = fvcore's convention, with fvcore's handler table: one multiply-add counts 1 for conv "
+    "(transposed too), linear, matmul, mm, addmm, bmm and einsum; batch norm 2 per element in "
+    "inference (1 without affine), instance/group/layer norm 5 (4 without affine), adaptive "
+    "average pooling 1 per input element, upsampling 1 (nearest) or 4 (bilinear) per output "
+    "element. Operations fvcore has no handler for are listed in flops.uncounted_ops."
 )
 MACS_CONVENTION = (
-    "macs = multiply-adds of convolution and linear layers, weights only (the ResNet paper's "
-    "'FLOPs' and torchvision's _ops); flops = 2 x macs. torchinfo's 'Mult-Adds' is larger: it also "
-    "multiplies every batch-norm parameter and bias by its output size."
+    "macs = multiply-adds of convolutions and of matrix products with a weight operand (linear "
+    "layers however they are called), the ResNet paper's 'FLOPs' and torchvision's _ops; "
+    "flops = 2 x macs. attention_macs = multiply-adds of products of two activations (attention), "
+    "counted apart. torchinfo's 'Mult-Adds' is larger: it also multiplies every batch-norm "
+    "parameter and bias by its output size."
 )
 PARAMS_CONVENTION = (
     "params = learnable weights (PyTorch's count); buffers = batch-norm running mean and variance "
@@ -48,8 +54,12 @@ class LayerRow:
     calls: int = 1
     full_flops: int = 0  # fvcore's convention (conv, linear, batch norm, pooling, ...)
     activation_bytes: int = 0  # new tensors this module's operations made
-    receptive_field: int | None = None  # pixels of the input one output position sees
+    # pixels of the input one output position sees through convolution and pooling windows
+    receptive_field: int | None = None
     effective_stride: int | None = None  # input pixels between neighbouring output positions
+    # a global operation upstream (pooling, attention, an SE gate) makes it see the whole input
+    global_field: bool = False
+    attention_macs: int = 0  # products of two activations (attention), beside `macs`
     # False on a shortcut branch or in a block option (an SE gate): off the paper's main path.
     main_path: bool = True
 
@@ -86,9 +96,16 @@ class Totals:
     keras_total_params: int
     weighted_layers: int  # convolutions + fully connected layers
     depth: int  # weighted layers less projection shortcuts: the paper's "50" of ResNet-50
-    receptive_field: int | None = None  # of the last spatial feature map (before global pooling)
+    # Of the last feature map with positions (before global pooling): its local field in pixels,
+    # or "global" when a global operation upstream (pooling, attention, an SE gate) makes it
+    # see the whole input; `global_from` names the module where it became global.
+    receptive_field: int | str | None = None
     effective_stride: int | None = None
+    local_receptive_field: int | None = None  # through convolution and pooling windows only
+    global_from: str | None = None
     conv_weights: int = 0  # convolution weights only: no bias, no BN (the notes' 69,632)
+    attention_macs: int = 0  # products of two activations (q·kᵀ, attention × v)
+    output_shape: list[int] | None = None  # the model's own output
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,11 @@ class FlopsSection:
     by_operator: dict[str, int]
     uncounted_ops: dict[str, int]
     by_module: dict[str, int] | None = None
+
+    @property
+    def label(self) -> str:
+        """What the `full` figure is called: fvcore's own count, or ours in its convention."""
+        return "fvcore flops" if self.engine == "fvcore" else "full (fvcore's convention)"
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,12 @@ def test_se_keeps_depth_and_local_receptive_field():
     report = summarize("seresnet50", graph=True)
     assert report.totals.depth == 50  # SE-ResNet-50 is still "50"
     assert report.totals.weighted_layers == 54 + 32
-    assert report.totals.receptive_field == 427  # the gate scales positions, moves no window
-    assert report.totals.receptive_field == summarize("resnet50").totals.receptive_field
+    # The gate's global pool reaches every later position: the whole input is seen; through
+    # convolution and pooling windows alone the field is ResNet-50's 427.
+    assert report.totals.receptive_field == "global"
+    assert report.totals.global_from == "layer1.0.se.pool"
+    assert report.totals.local_receptive_field == 427
+    assert report.totals.local_receptive_field == summarize("resnet50").totals.receptive_field
 
 
 def test_se_gate_is_a_side_branch_in_the_graph():

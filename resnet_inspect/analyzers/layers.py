@@ -4,10 +4,11 @@ receptive field. Containers (stages, blocks) sum the operations that ran inside 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 from torch import nn
 
-from resnet_inspect.analyzers.flops import op_full_flops, op_macs
+from resnet_inspect.analyzers.flops import op_attention_macs, op_full_flops, op_macs
 from resnet_inspect.analyzers.memory import allocations
 from resnet_inspect.analyzers.receptive_field import Field
 from resnet_inspect.analyzers.trace import ModuleCall, Trace
@@ -30,9 +31,29 @@ def _field_at_output(call: ModuleCall, trace: Trace, after: list[Field | None]) 
     return None
 
 
+def _ran(
+    trace: Trace, named: dict[str, nn.Module]
+) -> list[tuple[str, nn.Module, ModuleCall | None]]:
+    """Every module that ran, in the order first entered, each preceded by the containers it
+    belongs to that were never called themselves (an nn.ModuleList the forward loops over):
+    their rows sum what ran inside them."""
+    order: list[tuple[str, nn.Module, ModuleCall | None]] = []
+    seen: set[str] = set()
+    for name, call in trace.modules.items():
+        parts = name.split(".")
+        for end in range(1, len(parts)):
+            prefix = ".".join(parts[:end])
+            if prefix not in trace.modules and prefix not in seen and prefix in named:
+                seen.add(prefix)
+                order.append((prefix, named[prefix], None))
+        order.append((name, call.module, call))
+    return order
+
+
 def module_rows(trace: Trace, after: list[Field | None]) -> list[LayerRow]:
     """One row per module that ran, in the order the modules were first entered."""
     macs: dict[str, int] = defaultdict(int)
+    attention: dict[str, int] = defaultdict(int)
     full: dict[str, int] = defaultdict(int)
     activation: dict[str, int] = defaultdict(int)
     made = allocations(trace)
@@ -45,15 +66,17 @@ def module_rows(trace: Trace, after: list[Field | None]) -> list[LayerRow]:
         for end in range(1, len(parts) + 1):
             prefix = ".".join(parts[:end])
             macs[prefix] += op_macs(op)
+            attention[prefix] += op_attention_macs(op)
             full[prefix] += counted[1] if counted else 0
             activation[prefix] += new_bytes
 
     rows = []
-    for name, call in trace.modules.items():
-        module: nn.Module = call.module
+    named = dict(trace.model.named_modules()) if trace.model is not None else {}
+    for name, module, call in _ran(trace, named):
         is_leaf = not any(True for _ in module.children())
         parameters = list(module.parameters(recurse=not is_leaf))
-        field = _field_at_output(call, trace, after)
+        field = _field_at_output(call, trace, after) if call is not None else None
+        output_shape = call.output_shape if call is not None else []
         rows.append(
             LayerRow(
                 name=name,
@@ -61,18 +84,25 @@ def module_rows(trace: Trace, after: list[Field | None]) -> list[LayerRow]:
                 depth=name.count(".") + 1,
                 stage=name.split(".")[0],
                 is_leaf=is_leaf,
-                output_shape=call.output_shape,
+                output_shape=output_shape,
                 params=sum(p.numel() for p in parameters),
                 trainable_params=sum(p.numel() for p in parameters if p.requires_grad),
                 macs=macs[name],
+                attention_macs=attention[name],
                 kernel=_pair(getattr(module, "kernel_size", None)) if is_leaf else None,
                 stride=_pair(getattr(module, "stride", None)) if is_leaf else None,
                 groups=getattr(module, "groups", None) if is_leaf else None,
-                calls=call.calls,
+                calls=call.calls if call is not None else 0,
                 full_flops=full[name],
                 activation_bytes=activation[name],
-                receptive_field=max(field[0], field[1]) if field else None,
-                effective_stride=max(field[2], field[3]) if field else None,
+                receptive_field=field.size if field else None,
+                effective_stride=field.stride if field else None,
+                global_field=bool(field and field.global_from),
             )
         )
+    # a container the forward never called shows its last descendant's output
+    for index, row in enumerate(rows):
+        if row.calls == 0:
+            last = next(r for r in reversed(rows) if r.name.startswith(row.name + "."))
+            rows[index] = replace(row, output_shape=last.output_shape)
     return rows

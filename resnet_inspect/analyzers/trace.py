@@ -100,6 +100,7 @@ class Trace:
     outputs: list[TensorRef]
     batch_size: int
     element_bytes: int
+    model: nn.Module | None = None  # the model that ran (its never-called containers too)
 
 
 # ATen operators that only reinterpret memory, make new tensors or read metadata: no arithmetic,
@@ -682,6 +683,7 @@ def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int)
         outputs=[tracer.ref(t) for t in _tensors(output)],
         batch_size=batch_size,
         element_bytes=torch.empty((), dtype=dtype).element_size(),
+        model=model,
     )
 
 

@@ -35,7 +35,7 @@ METRICS: list[_Metric] = [
     ("Params (with BN)", lambda r: r.totals.params, numbers.count),
     ("MACs", lambda r: r.totals.macs, numbers.count),
     ("FLOPs (2 × MACs)", lambda r: r.totals.flops, numbers.count),
-    ("fvcore flops (full)", lambda r: r.flops.full_total if r.flops else None, _count),
+    ("full (fvcore's convention)", lambda r: r.flops.full_total if r.flops else None, _count),
     ("Depth (paper)", lambda r: r.totals.depth, str),
     ("Weighted layers", lambda r: r.totals.weighted_layers, str),
     (
@@ -53,7 +53,11 @@ METRICS: list[_Metric] = [
         lambda r: r.memory.training_bytes["sgd_momentum"] if r.memory else None,
         _bytes,
     ),
-    ("Receptive field", lambda r: r.totals.receptive_field, lambda v: f"{v} px" if v else "-"),
+    (
+        "Receptive field",
+        lambda r: (r.totals.receptive_field, r.totals.local_receptive_field),
+        lambda v: numbers.field(*v),
+    ),
     ("Effective stride", lambda r: r.totals.effective_stride, lambda v: str(v) if v else "-"),
     ("Output shape", lambda r: _output_shape(r), numbers.shape),
 ]

@@ -60,7 +60,7 @@ def render_csv(report: Report, depth: str = "layer", convention: str = "paper") 
 
 def render_markdown(report: Report, depth: str = "block", convention: str = "paper") -> str:
     totals = report.totals
-    ops = "MACs" if convention == "paper" else "fvcore flops"
+    ops = "MACs" if convention == "paper" or not report.flops else report.flops.label
     lines = [
         f"### {markdown_text(report.model)} — input "
         f"{numbers.shape([report.batch_size, *report.input_shape])}",
@@ -86,13 +86,14 @@ def render_markdown(report: Report, depth: str = "block", convention: str = "pap
         f"| MACs (conv + linear multiply-adds) | {numbers.count(totals.macs)} |",
         f"| FLOPs (2 × MACs) | {numbers.count(totals.flops)} |",
         *(
-            [f"| fvcore flops (full) | {numbers.count(report.flops.full_total)} |"]
+            [f"| {report.flops.label} | {numbers.count(report.flops.full_total)} |"]
             if report.flops
             else []
         ),
         *(
             [
-                f"| Receptive field | {totals.receptive_field} px "
+                f"| Receptive field | "
+                f"{numbers.field(totals.receptive_field, totals.local_receptive_field)} "
                 f"(stride {totals.effective_stride}) |"
             ]
             if totals.receptive_field

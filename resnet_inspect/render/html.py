@@ -169,7 +169,7 @@ def _summary_sections(report: Report) -> str:
                 ],
                 ["FLOPs (2 × MACs)", numbers.count(totals.flops), numbers.si(totals.flops)],
                 [
-                    "fvcore flops (full)",
+                    report.flops.label if report.flops else "full (fvcore's convention)",
                     numbers.count(report.flops.full_total) if report.flops else "-",
                     "",
                 ],
@@ -276,7 +276,8 @@ def _report_page(report: Report, svg: str | None = None, depth: str = "block") -
         ]
     parts += [
         '<section id="receptive-field"><h2>Receptive field</h2>',
-        f"<p>{totals.receptive_field or '-'} px at the last feature map, effective stride "
+        f"<p>{numbers.field(totals.receptive_field, totals.local_receptive_field)} at the last "
+        f"feature map, effective stride "
         f"{totals.effective_stride or '-'} (the largest over all paths, shortcuts included).</p>",
         "</section>",
     ]

@@ -43,3 +43,10 @@ def kernel(kernel_size: list[int] | None, stride: list[int] | None, groups: int 
     if groups and groups > 1:
         text += f" g{groups}"
     return text
+
+
+def field(receptive_field: int | str | None, local: int | None) -> str:
+    """A total receptive field: "427 px", or "global (427 px local)"; "-" when there is none."""
+    if receptive_field == "global":
+        return f"global ({local} px local)" if local else "global"
+    return f"{receptive_field} px" if receptive_field else "-"

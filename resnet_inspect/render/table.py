@@ -20,8 +20,10 @@ def _ops(value: int) -> str:
     return numbers.count(value) if value else "-"
 
 
-def _field(receptive_field: int | None, stride: int | None) -> str:
-    return f"{receptive_field} /{stride}" if receptive_field else ""
+def _field(receptive_field: int | None, stride: int | None, whole: bool = False) -> str:
+    """The local field and stride; "g" where a global operation upstream (pooling, attention,
+    an SE gate) makes the output see the whole input."""
+    return f"{receptive_field} /{stride}{' g' if whole else ''}" if receptive_field else ""
 
 
 def titled_table(title: str | Text) -> SafeTable:
@@ -79,7 +81,7 @@ def _layer_table(
     for key, header in COLUMNS:
         if key in columns:
             if key == "macs" and convention != "paper":
-                header = "fvcore flops"
+                header = report.flops.label if report.flops else "full"
             # Numbers are never cut: they fold onto a second line before rich would shorten.
             table.add_column(
                 header,
@@ -116,7 +118,7 @@ def _cells(row: LayerRow, depth: str, convention: str, columns: tuple[str, ...])
         "shape": numbers.shape(row.output_shape),
         "params": _ops(row.params),
         "macs": _ops(row.macs if convention == "paper" else row.full_flops),
-        "rf": _field(row.receptive_field, row.effective_stride),
+        "rf": _field(row.receptive_field, row.effective_stride, row.global_field),
         "memory": numbers.size_bytes(row.activation_bytes) if row.activation_bytes else "-",
     }
     return [cells[key] for key in columns]
@@ -165,13 +167,20 @@ def _totals_panel(report: Report, width: int | None) -> Panel:
         f"{numbers.si(totals.macs)} conv + linear multiply-adds (the paper's “FLOPs”)",
     )
     grid.add_row("FLOPs", numbers.count(totals.flops), f"{numbers.si(totals.flops)} = 2 × MACs")
+    if totals.attention_macs:
+        grid.add_row(
+            "Attention MACs",
+            numbers.count(totals.attention_macs),
+            f"{numbers.si(totals.attention_macs)} products of two activations (q·kᵀ, × v), "
+            "not in MACs",
+        )
     flops = report.flops
     if flops:
         grid.add_row(
-            "fvcore flops",
+            flops.label[0].upper() + flops.label[1:],
             numbers.count(flops.full_total),
-            f"{numbers.si(flops.full_total)} full: + batch norm, pooling; "
-            f"counted by {flops.engine}",
+            f"{numbers.si(flops.full_total)} + batch norm, pooling, products of activations"
+            + (" (fvcore itself ran)" if flops.engine == "fvcore" else ""),
         )
         uncounted = ", ".join(
             f"{name.removeprefix('aten::')} ×{count}" for name, count in flops.uncounted_ops.items()
@@ -189,7 +198,15 @@ def _totals_panel(report: Report, width: int | None) -> Panel:
             else "none off it (no projection shortcuts)"
         ),
     )
-    if totals.receptive_field:
+    if totals.receptive_field == "global":
+        grid.add_row(
+            "Receptive field",
+            "global",
+            f"the last feature map sees the whole input (global from {totals.global_from}); "
+            f"through conv and pooling windows {totals.local_receptive_field} px, "
+            f"effective stride {totals.effective_stride}",
+        )
+    elif totals.receptive_field:
         grid.add_row(
             "Receptive field",
             f"{totals.receptive_field} px",
@@ -229,7 +246,9 @@ def _totals_panel(report: Report, width: int | None) -> Panel:
     note = Text(
         f"Batch {report.batch_size}. MACs: multiply-adds of conv and linear weights — the ResNet "
         "paper's “FLOPs” and torchvision's _ops. torchinfo's Mult-Adds also count BN parameters "
-        "and biases; fvcore's “flops” are multiply-adds plus batch norm and pooling.",
+        "and biases; fvcore's “flops” are multiply-adds plus batch norm and pooling. RF: the "
+        "field through conv and pooling windows; “g”: a global operation upstream (pooling, "
+        "attention, an SE gate) makes that output see the whole input.",
         style="dim",
     )
     return Panel(
