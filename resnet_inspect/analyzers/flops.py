@@ -91,6 +91,19 @@ def _einsum(op: OpCall) -> int:
     raise AnalysisError(f"cannot count the einsum {op.equation!r}")
 
 
+def _einsum_macs(op: OpCall) -> int:
+    """Exact multiply-adds of an einsum: the product of every index's size (one multiply-add
+    per combination of indices), where fvcore's count goes through numpy's rounded report."""
+    inputs = (op.equation or "").replace(" ", "").split("->")[0].split(",")
+    sizes: dict[str, int] = {}
+    for letters, ref in zip(inputs, op.inputs, strict=False):
+        for letter, size in zip(
+            letters.replace("...", ""), ref.shape[-len(letters.replace("...", "")) :], strict=False
+        ):
+            sizes[letter] = size
+    return math.prod(sizes.values()) if sizes else 0
+
+
 def _attention(op: OpCall) -> int:
     """scaled_dot_product_attention(q, k, v): q·kᵀ and the weighted sum of v."""
     if len(op.inputs) < 3:
@@ -124,7 +137,7 @@ _PRODUCTS: dict[str, Callable[[OpCall], int]] = {
     "aten::addmm": _product,
     "aten::bmm": _product,
     "aten::baddbmm": _product,
-    "aten::einsum": _einsum,
+    "aten::einsum": _einsum_macs,
 }
 # fvcore's handler table: operator -> (fvcore's name for it, formula).
 FULL_HANDLERS: dict[str, tuple[str, Callable[[OpCall], int]]] = {
