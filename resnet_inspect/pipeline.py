@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from resnet_inspect.analyzers import torch_dtype
-from resnet_inspect.analyzers.analytic import check_against_plan
+from resnet_inspect.analyzers.analytic import check_closed_form
 from resnet_inspect.analyzers.flops import (
     analyze_flops,
     count_with_fvcore,
@@ -90,7 +90,7 @@ def summarize(
         sections=(*DEFAULT_SECTIONS, "graph") if graph else DEFAULT_SECTIONS,
     )
     if check:
-        report = replace(report, check=check_against_plan(plan, report.stages, batch_size))
+        report = replace(report, check=check_closed_form(spec, report.stages, batch_size))
     if fvcore:
         report = replace(report, flops=_fvcore_section(build_model(spec), spec.input, batch_size))
     if latency is not None:

@@ -52,6 +52,10 @@ class BlockType:
     plan: Callable[[BlockInput], list[LayerPlan]]  # main-path layers, in forward order
     forward: Callable[[Any, Any], Any]  # forward(block, x) of the built nn.Module
     recipe: str  # the block in one line, for docs and --help
+    # (params, MACs per image) of the main path by closed-form arithmetic on the block's
+    # settings, written apart from `plan` (as the paper and pycls's complexity() do): what
+    # `summary --check` holds the built model to
+    complexity: Callable[[BlockInput], tuple[int, int]]
     projection_bn: bool = True  # a BN after the projection shortcut's 1x1 convolution
     # Layers after the last stage, before the head's pool: pre-activation nets end with BN and
     # ReLU ("final_bn", "final_relu"), as kinds of LayerPlan.
@@ -70,6 +74,9 @@ class BlockOption:
     forward: Callable[[Any, Any], Any]  # forward(child, out) -> out
     recipe: str
     example: str  # the key as written in a spec: "se: {reduction: 16}"
+    # (params, MACs per image) of the child for a block of this many output channels, by
+    # closed-form arithmetic written apart from `plan`
+    complexity: Callable[[dict[str, Any], int], tuple[int, int]]
 
 
 def recipe_of(docstring: str | None) -> str:

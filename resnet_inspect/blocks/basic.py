@@ -30,6 +30,15 @@ def forward(self: Any, x: Any) -> Any:
     return self.relu2(self.add_shortcut(out, x))
 
 
+def complexity(block: BlockInput) -> tuple[int, int]:
+    """Two 3×3 convs (c_in→f1, f1→f2) and two BNs; every weight used at each output position."""
+    f1, f2 = block.filters
+    weights = 9 * block.in_channels * f1 + 9 * f1 * f2
+    params = weights + 2 * (f1 + f2) + (f1 + f2 if block.bias else 0)
+    height, width = -(-block.in_size[0] // block.stride), -(-block.in_size[1] // block.stride)
+    return params, weights * height * width
+
+
 BLOCK = BlockType(
     name="basic",
     class_name="BasicBlock",
@@ -40,4 +49,5 @@ BLOCK = BlockType(
     plan=plan,
     forward=forward,
     recipe=recipe_of(__doc__),
+    complexity=complexity,
 )

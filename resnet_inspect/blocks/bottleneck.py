@@ -34,6 +34,18 @@ def forward(self: Any, x: Any) -> Any:
     return self.relu3(self.add_shortcut(out, x))
 
 
+def complexity(block: BlockInput) -> tuple[int, int]:
+    """1×1 (c_in→f1), grouped 3×3 (f1→f2), 1×1 (f2→f3), three BNs. With the stride on the 3×3
+    the first 1×1 runs at the input's size, the rest at the output's; on the 1×1 all at the
+    output's."""
+    f1, f2, f3 = block.filters
+    reduce, rest = block.in_channels * f1, 9 * f1 * f2 // block.groups + f2 * f3
+    params = reduce + rest + 2 * (f1 + f2 + f3) + (f1 + f2 + f3 if block.bias else 0)
+    height, width = -(-block.in_size[0] // block.stride), -(-block.in_size[1] // block.stride)
+    first = block.in_size[0] * block.in_size[1] if block.stride_on == "3x3" else height * width
+    return params, reduce * first + rest * height * width
+
+
 BLOCK = BlockType(
     name="bottleneck",
     class_name="Bottleneck",
@@ -44,4 +56,5 @@ BLOCK = BlockType(
     plan=plan,
     forward=forward,
     recipe=recipe_of(__doc__),
+    complexity=complexity,
 )

@@ -24,6 +24,15 @@ def forward(self: Any, x: Any) -> Any:
     return self.add_shortcut(out, x if self.downsample is None else pre)
 
 
+def complexity(block: BlockInput) -> tuple[int, int]:
+    """BN over the input (c_in), 3×3 c_in→f1, BN (f1), 3×3 f1→f2; no BN after the last conv."""
+    f1, f2 = block.filters
+    weights = 9 * block.in_channels * f1 + 9 * f1 * f2
+    params = weights + 2 * (block.in_channels + f1) + (f1 + f2 if block.bias else 0)
+    height, width = -(-block.in_size[0] // block.stride), -(-block.in_size[1] // block.stride)
+    return params, weights * height * width
+
+
 BLOCK = BlockType(
     name="preact_basic",
     class_name="PreActBasicBlock",
@@ -34,6 +43,7 @@ BLOCK = BlockType(
     plan=plan,
     forward=forward,
     recipe=recipe_of(__doc__),
+    complexity=complexity,
     projection_bn=False,
     tail=("bn", "relu"),
 )

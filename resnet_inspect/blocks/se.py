@@ -54,6 +54,12 @@ def forward(self: Any, x: Any) -> Any:
     return x * self.gate(self.fc2(self.relu(self.fc1(self.pool(x)))))
 
 
+def complexity(settings: dict[str, Any], channels: int) -> tuple[int, int]:
+    """Two 1×1 convs with biases on the pooled 1×1 map: C→r and r→C."""
+    reduced = reduced_width(channels, settings["reduction"], settings["divisor"])
+    return 2 * channels * reduced + reduced + channels, 2 * channels * reduced
+
+
 OPTION = BlockOption(
     key="se",
     class_name="SqueezeExcitation",
@@ -62,4 +68,5 @@ OPTION = BlockOption(
     forward=forward,
     recipe=recipe_of(__doc__),
     example="se: {reduction: 16}",
+    complexity=complexity,
 )

@@ -260,7 +260,7 @@ def _totals_panel(report: Report, width: int | None) -> Panel:
 
 
 def _check_table(report: Report) -> Table:
-    table = titled_table("Spec arithmetic vs built model")
+    table = titled_table("Closed-form arithmetic from the spec vs the built model")
     for column in ("Stage", "Params (spec)", "Params (model)", "MACs (spec)", "MACs (model)", ""):
         table.add_column(column, justify="left" if column == "Stage" else "right")
     for row in report.check.stages if report.check else []:
