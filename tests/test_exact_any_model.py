@@ -304,19 +304,7 @@ def _fvcore_total(model: nn.Module, shape: tuple[int, ...]) -> int:
         return int(analysis.total())
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "decoder",
-        "einsum_attention",
-        "functional",
-        "modulelist",
-        "channels_last_linear",
-        "subclasses",
-        "squeeze_excite",
-        "multihead_attention",
-    ],
-)
+@pytest.mark.parametrize("name", sorted(PATTERNS))
 def test_full_is_fvcore_convention_exactly(name):
     model, shape = _model(name)
     report = analyze(model, shape)
@@ -354,7 +342,10 @@ def test_a_global_gate_makes_the_field_global():
     assert report.totals.receptive_field == "global"
     assert report.totals.global_from == "(model)"  # the pool is functional code in forward
     assert report.totals.local_receptive_field == 3  # the 3x3 conv alone
-    report_attn = analyze(Attention().eval(), (3, 16, 16))
+    torch.manual_seed(0)
+    attention = Attention().eval()
+    report_attn = analyze(attention, (3, 16, 16))
+    assert _support(attention, (3, 16, 16))[1]  # one token's output depends on every row
     assert report_attn.totals.receptive_field == "global"
     assert report_attn.totals.global_from == "attn"
     assert report_attn.totals.local_receptive_field == 4  # the 4x4 patch

@@ -57,8 +57,9 @@ from resnet_inspect.cli.group import cli
 @click.option(
     "--check",
     is_flag=True,
-    help="Compare the spec's own arithmetic (params, MACs per stage) with the model; "
-    "exit 3 on any difference.",
+    help="Hold the built model to closed-form arithmetic on the spec's fields (params and "
+    "MACs per stage, written per block type, apart from the layer plan); exit 3 on any "
+    "difference.",
 )
 @click.option(
     "--fvcore",
