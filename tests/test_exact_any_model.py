@@ -378,3 +378,21 @@ def test_the_models_hooks_never_run_and_are_kept():
     finally:
         handle.remove()
         global_handle.remove()
+
+
+def test_the_meta_pass_makes_elementwise_results_itself():
+    # torch computes an elementwise op on meta tensors with Python reference code that imports
+    # sympy on first use (about a second); the pass makes those results itself. Shapes and
+    # broadcasting stay those of a real forward (the SE gate's N×C×1×1 product above).
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch\n"
+        "from resnet_inspect import summarize\n"
+        "before = 'sympy.polys' in sys.modules\n"
+        "summarize('resnet50')\n"
+        "print(before, 'sympy.polys' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

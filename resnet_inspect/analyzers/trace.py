@@ -407,10 +407,66 @@ class _Operators(TorchDispatchMode):
         kwargs: dict[str, Any] | None = None,
     ) -> Any:
         kwargs = kwargs or {}
-        out = func(*args, **kwargs)
+        out = _pointwise(func, args, kwargs)
+        if out is None:
+            out = func(*args, **kwargs)
         if not self.tracer.in_function:
             self.tracer.record_aten(func, args, kwargs, out)
         return out
+
+
+# Elementwise operators whose result on the meta device is made here: torch computes it with
+# Python reference code that imports sympy on first use (0.3-1.5 s for the first residual add).
+_POINTWISE = {
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "gelu",
+    "silu",
+    "hardswish",
+    "hardsigmoid",
+    "leaky_relu",
+    "elu",
+    "neg",
+    "exp",
+    "clamp",
+    "clamp_min",
+    "hardtanh",
+}
+
+
+def _pointwise(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The result of an elementwise operator on meta tensors of one dtype, or None to let torch
+    compute it (other devices, mixed dtypes, shapes that do not broadcast: torch raises)."""
+    name = func.overloadpacket.__name__
+    inplace = name.endswith("_")
+    if name.removesuffix("_") not in _POINTWISE:
+        return None
+    tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
+    if not tensors or not tensors[0].is_floating_point():
+        return None  # integer division and comparisons change the dtype: torch decides
+    if any(t.device.type != "meta" or t.dtype != tensors[0].dtype for t in tensors):
+        return None
+    shape: list[int] = []
+    for tensor in tensors:  # broadcasting, from the last dimension
+        dims = list(tensor.shape)
+        if len(dims) > len(shape):
+            shape = [1] * (len(dims) - len(shape)) + shape
+        dims = [1] * (len(shape) - len(dims)) + dims
+        for index, (have, new) in enumerate(zip(shape, dims, strict=True)):
+            if have != new and 1 not in (have, new):
+                return None
+            shape[index] = max(have, new) if 1 in (have, new) else have
+    first = tensors[0]
+    if inplace:
+        return first if list(first.shape) == shape else None
+    if list(first.shape) == shape:
+        return torch.empty_like(first)
+    return torch.empty(shape, dtype=first.dtype, device="meta")
 
 
 def _expect(condition: bool, message: str) -> None:
@@ -433,8 +489,11 @@ def _shape_only_forward(module: nn.Module, tracer: _Tracer) -> Callable[..., Any
         name: str, make: Callable[[torch.Tensor], torch.Tensor], **attributes: Any
     ) -> Callable[[torch.Tensor], torch.Tensor]:
         def forward(x: torch.Tensor) -> torch.Tensor:
-            out = make(x)  # only new_empty and shape reads: the recorders skip both
-            tracer.record(name, [x, *operands], [out], synthetic=True, **attributes)
+            # only shape reads and new_empty, which neither mode records: torch functions are
+            # not intercepted here (thousands of calls a model)
+            with torch._C.DisableTorchFunction():
+                out = make(x)
+                tracer.record(name, [x, *operands], [out], synthetic=True, **attributes)
             return out
 
         return forward
