@@ -237,7 +237,11 @@ def _analyze_copy(
 ) -> Report:
     """Analyse a model that is ours to change and lives on the meta device: the layer rows,
     stage rows and totals, and the ANALYZERS' `sections`."""
-    model = model.to(torch_dtype(dtype)).eval()
+    target = torch_dtype(dtype)
+    tensors = [*model.parameters(), *model.buffers()]
+    if any(t.is_floating_point() and t.dtype != target for t in tensors):
+        model = model.to(target)
+    model = model.eval()
     trace = trace_model(model, input_shape, batch_size)
     after = propagate(trace)
     rows = module_rows(trace, after)

@@ -50,6 +50,22 @@ def _ran(
     return order
 
 
+def _parameters_below(named: dict[str, nn.Module]) -> dict[str, dict[int, nn.Parameter]]:
+    """Module name -> its parameters and those of every module below it, each once (a weight
+    shared by two children counts once), in one walk instead of one per row."""
+    below: dict[str, dict[int, nn.Parameter]] = defaultdict(dict)
+    for name, module in named.items():
+        own = [p for p in module._parameters.values() if p is not None]
+        if not own:
+            continue
+        parts = name.split(".") if name else []
+        for end in range(len(parts) + 1):
+            prefix = ".".join(parts[:end])
+            for parameter in own:
+                below[prefix][id(parameter)] = parameter
+    return below
+
+
 def module_rows(trace: Trace, after: list[Field | None]) -> list[LayerRow]:
     """One row per module that ran, in the order the modules were first entered."""
     macs: dict[str, int] = defaultdict(int)
@@ -57,24 +73,29 @@ def module_rows(trace: Trace, after: list[Field | None]) -> list[LayerRow]:
     full: dict[str, int] = defaultdict(int)
     activation: dict[str, int] = defaultdict(int)
     made = allocations(trace)
+    prefixes: dict[str, list[str]] = {}
     for index, op in enumerate(trace.ops):
         counted = op_full_flops(op)
         new_bytes = sum(
             ref.nbytes for ref in op.outputs if made.get(ref.key, (None, 0))[0] == index
         )
-        parts = op.module.split(".") if op.module else []
-        for end in range(1, len(parts) + 1):
-            prefix = ".".join(parts[:end])
-            macs[prefix] += op_macs(op)
-            attention[prefix] += op_attention_macs(op)
-            full[prefix] += counted[1] if counted else 0
+        op_mac, op_attention = op_macs(op), op_attention_macs(op)
+        op_full = counted[1] if counted else 0
+        if op.module not in prefixes:
+            parts = op.module.split(".") if op.module else []
+            prefixes[op.module] = [".".join(parts[:end]) for end in range(1, len(parts) + 1)]
+        for prefix in prefixes[op.module]:
+            macs[prefix] += op_mac
+            attention[prefix] += op_attention
+            full[prefix] += op_full
             activation[prefix] += new_bytes
 
     rows = []
     named = dict(trace.model.named_modules()) if trace.model is not None else {}
+    owned = _parameters_below(named)
     for name, module, call in _ran(trace, named):
-        is_leaf = not any(True for _ in module.children())
-        parameters = list(module.parameters(recurse=not is_leaf))
+        is_leaf = not module._modules
+        parameters = owned.get(name, {}).values()
         field = _field_at_output(call, trace, after) if call is not None else None
         output_shape = call.output_shape if call is not None else []
         rows.append(

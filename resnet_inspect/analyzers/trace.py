@@ -36,7 +36,6 @@ functional code runs its real forward on meta tensors.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -693,23 +692,25 @@ def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int)
         forward = _shape_only_forward(module, tracer)
         if forward is not None:
             swapped[module] = forward
-    saved_hooks = {
-        module: {attribute: getattr(module, attribute, None) for attribute in _HOOK_ATTRIBUTES}
+    # the model's hooks, set aside in place (the dicts emptied, not replaced) and put back after
+    saved_hooks = [
+        (hooks, dict(hooks))
         for module in modules.values()
-    }
-    saved_globals = {name: getattr(module_globals, name, None) for name in _GLOBAL_HOOKS}
+        for hooks in (getattr(module, attribute, None) for attribute in _HOOK_ATTRIBUTES)
+        if hooks
+    ]
+    saved_hooks += [
+        (hooks, dict(hooks))
+        for hooks in (getattr(module_globals, name, None) for name in _GLOBAL_HOOKS)
+        if hooks
+    ]
     parameter = next(iter(model.parameters()), None)
     dtype = parameter.dtype if parameter is not None else torch.float32
     try:
-        for name, value in saved_globals.items():
-            if value is not None:
-                setattr(module_globals, name, OrderedDict())
-        for module, attributes in saved_hooks.items():
-            for attribute, value in attributes.items():
-                if value is not None:
-                    setattr(module, attribute, OrderedDict())
+        for hooks, _ in saved_hooks:
+            hooks.clear()
         for module, forward in swapped.items():
-            module.forward = forward
+            module.__dict__["forward"] = forward  # an instance attribute, as `module.forward =`
         for name, module in modules.items():
             if name:
                 handles.append(module.register_forward_pre_hook(pre_hook_for(name)))
@@ -727,14 +728,10 @@ def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int)
         for handle in handles:
             handle.remove()
         for module in swapped:
-            del module.forward
-        for module, attributes in saved_hooks.items():
-            for attribute, value in attributes.items():
-                if value is not None:
-                    setattr(module, attribute, value)
-        for name, value in saved_globals.items():
-            if value is not None:
-                setattr(module_globals, name, value)
+            del module.__dict__["forward"]
+        for hooks, kept in saved_hooks:
+            hooks.clear()
+            hooks.update(kept)
     return Trace(
         modules=calls,
         ops=tracer.ops,
