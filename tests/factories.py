@@ -74,3 +74,70 @@ class TwoBranches(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.small(x) + self.large(x)
+
+
+class DenseLayer(nn.Module):
+    """torchvision's _DenseLayer: BN-ReLU-1x1 (4k), BN-ReLU-3x3 (k) on the concatenated inputs."""
+
+    def __init__(self, channels: int, growth: int = 32) -> None:
+        super().__init__()
+        self.norm1 = nn.BatchNorm2d(channels)
+        self.relu1 = nn.ReLU(inplace=True)
+        self.conv1 = nn.Conv2d(channels, 4 * growth, 1, bias=False)
+        self.norm2 = nn.BatchNorm2d(4 * growth)
+        self.relu2 = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(4 * growth, growth, 3, padding=1, bias=False)
+
+    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
+        x = torch.cat(features, 1)
+        return self.conv2(self.relu2(self.norm2(self.conv1(self.relu1(self.norm1(x))))))
+
+
+class DenseBlock(nn.ModuleDict):
+    def __init__(self, layers: int, channels: int, growth: int = 32) -> None:
+        super().__init__()
+        for index in range(layers):
+            self.add_module(f"denselayer{index + 1}", DenseLayer(channels + index * growth))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = [x]
+        for layer in self.values():
+            features.append(layer(features))
+        return torch.cat(features, 1)
+
+
+class DenseNet121(nn.Module):
+    """DenseNet-121 as torchvision builds it (blocks of 6, 12, 24, 16 layers, growth 32,
+    transitions halving the channels): 7,978,856 parameters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layers = [
+            nn.Conv2d(3, 64, 7, 2, 3, bias=False),
+            nn.BatchNorm2d(64),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2, 1),
+        ]
+        channels = 64
+        for index, count in enumerate((6, 12, 24, 16)):
+            layers.append(DenseBlock(count, channels))
+            channels += count * 32
+            if index < 3:
+                layers += [
+                    nn.BatchNorm2d(channels),
+                    nn.ReLU(inplace=True),
+                    nn.Conv2d(channels, channels // 2, 1, bias=False),
+                    nn.AvgPool2d(2, 2),
+                ]
+                channels //= 2
+        layers += [nn.BatchNorm2d(channels), nn.ReLU(inplace=True)]
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Linear(channels, 1000)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.flatten(nn.functional.adaptive_avg_pool2d(self.features(x), 1), 1)
+        return self.classifier(x)
+
+
+def densenet121() -> nn.Module:
+    return DenseNet121()

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from conftest import ROOT, tool
 from resnet_inspect import summarize
 from resnet_inspect.cli import cli
-from resnet_inspect.render.diagram import render_dot, to_dot
+from resnet_inspect.render.diagram import SHORTCUT_COLOUR, render_dot, to_dot
 
 
 def run(*args: str):
@@ -52,12 +52,51 @@ def test_resnet152_layer_diagram_has_every_node_and_edge():
 def test_block_and_stage_depths_and_folding():
     report = summarize("resnet50", graph=True)
     block_nodes, _ = dot_counts(to_dot(report, "block").source)
-    assert block_nodes == 4 + 16 + 2 + 2  # stem layers, blocks, head, input/output
+    # stem layers, each block's body and its + node, head, input/output
+    assert block_nodes == 4 + 16 * 2 + 2 + 2
     folded, _ = dot_counts(to_dot(report, "block", fold=True).source)
-    assert folded == 4 + 4 + 4 + 2 + 2  # each stage: its first block + one folded run
+    # each stage: its first block and one folded run, each a body and a + node
+    assert folded == 4 + 4 * 2 * 2 + 2 + 2
     assert "identity block ×5" in to_dot(report, "block", fold=True).source
     stage_nodes, _ = dot_counts(to_dot(report, "stage").source)
     assert stage_nodes == 4 + 4 + 2 + 2
+
+
+def _shortcut_edges(source: str) -> list[str]:
+    return [line for line in source.splitlines() if "->" in line and SHORTCUT_COLOUR in line]
+
+
+def test_block_depth_draws_every_shortcut_as_its_own_edge():
+    # ResNet-18: 8 blocks, each drawn as its body and a + node; the shortcut goes from the
+    # block's input to its +: solid for identity, dashed and labelled for a projection.
+    source = to_dot(summarize("resnet18", graph=True), "block").source
+    edges = _shortcut_edges(source)
+    assert len(edges) == 8
+    assert sum("style=solid" in e for e in edges) == 5
+    dashed = [e for e in edges if "style=dashed" in e]
+    assert len(dashed) == 3
+    for width in (128, 256, 512):  # the paper's wording for each stage's projection
+        assert sum(f"1×1 conv, {width}, /2" in e for e in dashed) == 1
+    # option A: dotted, zero-padding to the stage's width at stride 2
+    edges = _shortcut_edges(to_dot(summarize("cifar_resnet20", graph=True), "block").source)
+    dotted = [e for e in edges if "style=dotted" in e]
+    assert len(edges) == 9 and len(dotted) == 2
+    assert any("zero-pad, 32, /2" in e for e in dotted)
+    assert any("zero-pad, 64, /2" in e for e in dotted)
+
+
+def test_a_folded_run_keeps_its_shortcut_and_stages_are_single_boxes():
+    report = summarize("resnet50", graph=True)
+    edges = _shortcut_edges(to_dot(report, "block", fold=True).source)
+    # per stage: the first block's projection and the folded run's identity
+    assert len(edges) == 8
+    assert sum("identity ×2" in e for e in edges) == 2  # layer1 and layer4
+    assert (
+        sum("identity ×3" in e for e in edges) == 1 and sum("identity ×5" in e for e in edges) == 1
+    )
+    stage = to_dot(report, "stage").source
+    assert "subgraph cluster" not in stage  # no cluster around a single node
+    assert "layer3 · 6 × Bottleneck" in stage
 
 
 def test_shortcut_kinds_are_labelled():
@@ -161,3 +200,50 @@ def test_readme_figures_are_current():
 def test_render_speed_sanity():
     data, _ = render_dot(to_dot(summarize("cifar_resnet20", graph=True), "layer"), "svg")
     assert data.count(b'<g id="node') == len(summarize("cifar_resnet20", graph=True).graph.nodes)
+
+
+def test_model_option_draws_any_module_and_refuses_what_cannot_be_laid_out(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT / "tests")
+    target = tmp_path / "dense.svg"
+    # DenseNet-121 (factories.py restates torchvision's): by blocks it draws in seconds, with
+    # its concatenations; by layers (423 edges reaching far back) it is refused at once.
+    result = run("diagram", "--model", "factories:densenet121", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    svg = target.read_text()
+    assert svg.count("· DenseBlock") == 4  # each dense block one node at block depth
+    assert "adaptive_avg_pool2d" in svg  # functional code in forward is drawn too
+    refused = run(
+        "diagram", "--model", "factories:densenet121", "--depth", "layer", "-o", str(target)
+    )
+    assert refused.exit_code == 2
+    assert "--depth block" in refused.stderr and "423 edges" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    page = tmp_path / "small.html"
+    result = run("report", "--model", "factories:small_resnet", "-o", str(page))
+    assert result.exit_code == 0, result.output
+    assert "<svg" in page.read_text()
+    both = run("diagram", "resnet18", "--model", "factories:small_resnet", "-o", str(target))
+    assert both.exit_code == 2 and "not both" in both.stderr
+
+
+def test_dpi_sets_the_pixels_of_a_png(tmp_path):
+    from PIL import Image
+
+    sizes = []
+    for dpi in (48, 96):
+        target = tmp_path / f"r{dpi}.png"
+        assert (
+            run(
+                "diagram",
+                "cifar_resnet20",
+                "--depth",
+                "stage",
+                "--dpi",
+                str(dpi),
+                "-o",
+                str(target),
+            ).exit_code
+            == 0
+        )
+        sizes.append(Image.open(target).size)
+    assert abs(sizes[1][0] / sizes[0][0] - 2) < 0.05 and abs(sizes[1][1] / sizes[0][1] - 2) < 0.05

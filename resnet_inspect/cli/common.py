@@ -114,8 +114,10 @@ def _report(
     latency: Any = None,
     force: bool = False,
     progress: Any = None,
+    graph: bool = False,
 ) -> Any:
-    """The Report of a spec or preset, or of the nn.Module that --model names."""
+    """The Report of a spec or preset, or of the nn.Module that --model names (`graph`: with
+    the data-flow graph, for diagrams and pages)."""
     from resnet_inspect import pipeline
 
     if model_path is None:
@@ -130,6 +132,7 @@ def _report(
             latency=latency,
             force=force,
             progress=progress,
+            graph=graph,
         )
     if check:
         raise UsageError("--check compares a spec with its model; it needs a spec")
@@ -142,6 +145,7 @@ def _report(
         fvcore=fvcore,
         latency=latency,
         progress=progress,
+        graph=graph,
     )
 
 
@@ -231,10 +235,12 @@ def _diagram_format(output: str, fmt: str | None) -> str:
     return chosen
 
 
-def _write_diagram(dot: Any, output: str, fmt: str | None, verbose: bool) -> None:
+def _write_diagram(
+    dot: Any, output: str, fmt: str | None, verbose: bool, dpi: int | None = None
+) -> None:
     from resnet_inspect.render.diagram import render_dot
 
-    data, renderer = render_dot(dot, _diagram_format(output, fmt))
+    data, renderer = render_dot(dot, _diagram_format(output, fmt), dpi=dpi)
     _emit(data, output)
     if verbose:
         click.echo(f"rendered by {renderer}", err=True)

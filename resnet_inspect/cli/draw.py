@@ -10,13 +10,16 @@ from resnet_inspect.cli.common import (
     DEVICE_OPTION,
     INPUT_OPTION,
     LATENCY_OPTION,
+    MODEL_OPTION,
     OUTPUT_OPTION,
     _check_output,
     _diagram_format,
     _emit,
     _input,
     _measure_options,
+    _one_target,
     _print,
+    _report,
     _write_diagram,
 )
 from resnet_inspect.cli.group import cli
@@ -25,7 +28,8 @@ from resnet_inspect.render.diagram import FORMATS as DIAGRAM_FORMATS
 
 
 @cli.command()
-@click.argument("target")
+@click.argument("target", required=False)
+@MODEL_OPTION
 @click.option(
     "-o",
     "--output",
@@ -45,8 +49,9 @@ from resnet_inspect.render.diagram import FORMATS as DIAGRAM_FORMATS
     type=click.Choice(DEPTHS),
     default="block",
     show_default=True,
-    help="stage: stem, stages, head; block: every block; layer: every layer, with "
-    "the shortcuts drawn.",
+    help="stage: one box per stage; block: every block as its body and its + node, the "
+    "shortcut an edge of its own (solid identity, dashed projection, dotted zero-pad); layer: "
+    "every layer and operation.",
 )
 @click.option(
     "--fold",
@@ -61,38 +66,50 @@ from resnet_inspect.render.diagram import FORMATS as DIAGRAM_FORMATS
     help="TB: top to bottom, as the paper draws networks; LR: left to right, for wide screens.",
 )
 @INPUT_OPTION
+@click.option(
+    "--dpi",
+    type=click.IntRange(24, 600),
+    help="Pixels per inch of a PNG or JPG (Graphviz's default is 96).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Say which renderer drew the diagram.")
 def diagram(
-    target: str,
+    target: str | None,
+    model_path: str | None,
     output: str,
     fmt: str | None,
     depth: str,
     fold: bool,
     rankdir: str,
     input_text: str | None,
+    dpi: int | None,
     verbose: bool,
 ) -> None:
     """Draw the architecture with its numbers: Graphviz SVG, PNG, JPG, PDF or DOT.
 
     Nodes show type, kernel/stride, filters, groups, params and MACs; edges carry tensor
-    shapes; shortcut edges are dashed and labelled identity / projection 1x1 / zero-pad; stages
-    are clusters. Rendered by Graphviz's dot when it is installed, else by the graphviz-pure
-    binary that comes with resnet-inspect (no PDF).
+    shapes; each block's shortcut is an orange edge into its + node: solid for identity,
+    dashed and labelled for a projection ("1×1 conv, 512, /2"), dotted for zero-padding.
+    Stages are clusters. TARGET is a spec file or preset; --model draws any nn.Module
+    (branches and concatenations as they run). SVGs embed their font, so labels fit their
+    boxes in any browser. Rendered by Graphviz's dot when it is installed, else by the
+    graphviz-pure binary that comes with resnet-inspect (no PDF).
 
-    Deep networks at layer level make tall drawings: prefer SVG (Graphviz caps PNG at 32,767
-    pixels and scales the picture down to fit).
+    Deep networks at layer level make tall drawings: prefer SVG (Graphviz's dot scales a PNG
+    down to fit 32,767 pixels a side; the bundled renderer does not). A layer-level drawing of
+    many concatenations (a DenseNet) is refused at once, with the depth to use instead.
     """
-    from resnet_inspect import pipeline
     from resnet_inspect.render.diagram import to_dot
 
+    _one_target(target, model_path)
     _diagram_format(output, fmt)  # a bad extension fails before any work
     _check_output(output)
-    report = pipeline.summarize(target, input_shape=input_text, graph=True)
-    _write_diagram(to_dot(report, depth, fold, rankdir), output, fmt, verbose)
+    report = _report(target, model_path, input_text, graph=True)
+    _write_diagram(to_dot(report, depth, fold, rankdir), output, fmt, verbose, dpi)
 
 
 @cli.command()
-@click.argument("target")
+@click.argument("target", required=False)
+@MODEL_OPTION
 @click.option(
     "-o",
     "--output",
@@ -112,7 +129,8 @@ def diagram(
 @LATENCY_OPTION
 @DEVICE_OPTION
 def report(
-    target: str,
+    target: str | None,
+    model_path: str | None,
     output: str,
     depth: str,
     input_text: str | None,
@@ -123,15 +141,16 @@ def report(
     """Write one self-contained HTML page: the diagram (zoomable), tables, per-stage bar
     charts, memory, receptive field, and latency when measured. Nothing is fetched from the
     network when it is opened."""
-    from resnet_inspect import pipeline
     from resnet_inspect.inputs import resolve_batch
     from resnet_inspect.render.html import render_html
 
+    _one_target(target, model_path)
     _check_output(output)
     batch = resolve_batch(_input(input_text)[1], batch_size)
-    result = pipeline.summarize(
+    result = _report(
         target,
-        input_shape=input_text,
+        model_path,
+        input_text,
         batch_size=batch,
         latency=_measure_options(measure, device, batch, "float32"),
         graph=True,

@@ -1,9 +1,12 @@
 """Report -> Graphviz diagram (DOT built with the `graphviz` package) -> SVG, PNG, PDF or DOT.
 
 Nodes show the layer type and its hyper-parameters, parameters and MACs; edges carry tensor
-shapes (C×H×W); shortcut edges are dashed, coloured and labelled identity / projection 1×1 /
-zero-pad; stages are clusters (and, at layer depth, blocks inside them); runs of identical
-blocks can be folded into one node. Rendering uses Graphviz's `dot` when it is on PATH, else the
+shapes (C×H×W). At block depth each block is its body and its + node, and the shortcut is an
+edge of its own from the block's input to the +: solid for identity, dashed and labelled for a
+projection ("1×1 conv, 512, /2"), dotted for zero-padding; a folded run ("identity block ×5")
+keeps one. At layer depth shortcut branches are dashed and coloured; at stage depth each stage
+is one box. Stages are clusters (and, at layer depth, blocks inside them). SVGs embed the font
+the labels were measured with. Rendering uses Graphviz's `dot` when it is on PATH, else the
 `graphviz-pure` binary installed with resnet-inspect (svg, png, jpg, dot, json).
 """
 
@@ -123,6 +126,95 @@ def _folds(report: Report, shortcuts: dict[str, str]) -> dict[str, tuple[str, in
     return result
 
 
+SKIP = "#skip"  # a shortcut branch's nodes: drawn as one edge, not as nodes
+ADD = "#add"  # a block's residual add and what follows it in the block (the final ReLU)
+
+
+def _branch_label(members: list[dict[str, Any]], kind: str) -> str:
+    """The paper's wording for a shortcut branch: "1×1 conv, 512, /2"."""
+    conv = next((n for n in members if n["type"].startswith("Conv")), None)
+    pool = next((n for n in members if "Pool" in n["type"]), None)
+    if kind == "zero-pad":
+        out = members[-1]
+        stride = (out.get("stride") or [1])[0]
+        return f"zero-pad, {out['output_shape'][0]}" + (f", /{stride}" if stride > 1 else "")
+    if conv is None:
+        return kind
+    stride = (conv.get("stride") or [1])[0] * ((pool.get("stride") or [1])[0] if pool else 1)
+    text = f"{'avg pool + ' if pool else ''}1×1 conv, {conv['output_shape'][0]}"
+    return text + (f", /{stride}" if stride > 1 else "")
+
+
+def _block_roles(
+    report: Report, data: GraphSection, folds: dict[str, tuple[str, int, list[str]]]
+) -> tuple[dict[int, str], dict[str, tuple[str, str]]]:
+    """At block depth: node id -> the group it is drawn in (the block's body, its `+` node, or
+    its shortcut branch), and block group -> (shortcut kind, label) for the shortcut edge.
+
+    A branch is read from the graph's edges (an edge into a node that is not an add, marked as
+    a shortcut), never from module names."""
+    rows = {row.name: row for row in report.layers}
+    nodes = data.nodes
+    branch_ids = {
+        edge["target"]
+        for edge in data.edges
+        if edge["shortcut"] and nodes[edge["target"]]["type"] not in ("add", "add_")
+    }
+    roles: dict[int, str] = {}
+    kinds: dict[str, tuple[str, str]] = {}
+    members: dict[str, list[dict[str, Any]]] = {}
+    added: set[str] = set()  # blocks whose residual add has run
+    for node in nodes:
+        parts = node["module"].split(".") if node["module"] else []
+        block = ".".join(parts[:2]) if len(parts) >= 2 else ""
+        if block not in rows or rows[block].is_leaf:
+            continue
+        fold = folds.get(block)
+        key = fold[0] if fold else block
+        last = not fold or block == fold[2][-1]
+        if node["id"] in branch_ids:
+            roles[node["id"]] = key + SKIP
+            members.setdefault(key, []).append(node)
+        elif node["type"] in ("add", "add_") and node["module"] == block:
+            added.add(block)
+            roles[node["id"]] = key + ADD if last else key
+        elif block in added and last:
+            roles[node["id"]] = key + ADD
+        else:
+            roles[node["id"]] = key
+    for edge in data.edges:
+        target = nodes[edge["target"]]
+        role = roles.get(target["id"], "")
+        if edge["shortcut"] and target["type"] in ("add", "add_") and role.endswith(ADD):
+            key = role.removesuffix(ADD)
+            kind = edge["shortcut"]
+            label = "identity" if kind == "identity" else _branch_label(members.get(key, []), kind)
+            fold = next((f for f in folds.values() if f[0] == key), None)
+            kinds[key] = (kind, label + (f" ×{fold[1]}" if fold else ""))
+    return roles, kinds
+
+
+# Edges reaching back over more than LONG_EDGE_SPAN operations (a DenseNet's concatenations)
+# make Graphviz's layout slow beyond use: DenseNet-121 by layers (423 such edges) did not finish
+# in 300 s, while every preset has none (ResNet-152 by layers: 0.3 s).
+LONG_EDGE_SPAN = 16
+MAX_LONG_EDGES = 64
+
+
+def _check_layout(report: Report) -> None:
+    """Refuse at once a layer-level drawing Graphviz could not lay out in reasonable time."""
+    graph = report.graph
+    long_edges = (
+        sum(1 for e in graph.edges if e["target"] - e["source"] > LONG_EDGE_SPAN) if graph else 0
+    )
+    if long_edges > MAX_LONG_EDGES:
+        raise UsageError(
+            f"{report.model} at --depth layer has {long_edges} edges reaching back over "
+            f"{LONG_EDGE_SPAN} operations (concatenations): Graphviz would take minutes to lay "
+            "it out; draw it with --depth block or --depth stage"
+        )
+
+
 def _new_digraph(name: str, rankdir: str) -> graphviz.Digraph:
     """A digraph in the house style: rounded boxes, small labels, grey edges."""
     dot = graphviz.Digraph(name)  # our own fixed name: it appears in the SVG's comments
@@ -155,6 +247,8 @@ def to_dot(
             "this report was made without its data-flow graph: summarize(..., graph=True) "
             "keeps it for diagrams (the diagram and report commands do)"
         )
+    if depth == "layer":
+        _check_layout(report)
     dot = _new_digraph("resnet_inspect", rankdir) if graph is None else graph
     rows = {row.name: row for row in report.layers}
     stage_names = [s.name for s in report.stages if s.kind == "stage"]
@@ -163,7 +257,11 @@ def to_dot(
     fold_names = {key: names for key, _, names in folds.values()}
     limit = {"stage": 1, "block": 2, "layer": None}[depth]
 
+    roles, block_kinds = _block_roles(report, data, folds) if depth == "block" else ({}, {})
+
     def group_of(node: dict[str, Any]) -> str:
+        if node["id"] in roles:
+            return roles[node["id"]]
         parts = node["module"].split(".") if node["module"] else []
         block = ".".join(parts[:2]) if len(parts) >= 2 else None
         if block in folds:
@@ -184,7 +282,8 @@ def to_dot(
 
     def container(key: str, members: list[dict[str, Any]]) -> tuple[str | None, str | None]:
         parts = members[0]["module"].split(".") if members[0]["module"] else []
-        stage = parts[0] if parts and parts[0] in stage_names else None
+        # at stage depth a stage is one node: no cluster around it
+        stage = parts[0] if parts and parts[0] in stage_names and depth != "stage" else None
         block = ".".join(parts[:2]) if depth == "layer" and len(parts) >= 2 else None
         if key in fold_names or block not in rows or rows[block].is_leaf:
             block = None
@@ -194,7 +293,17 @@ def to_dot(
     for key, members in groups.items():
         first = members[0]
         attributes: dict[str, str] = {}
-        if key in fold_names:
+        if key.endswith(SKIP):
+            continue  # drawn as the shortcut edge
+        if key.endswith(ADD):
+            relu = any(m["type"] == "ReLU" for m in members)
+            label = "+\nReLU" if relu else "+"
+            attributes = {"shape": "circle", "fillcolor": "#fff4e6", "fontsize": "9", "margin": "0"}
+        elif depth == "stage" and key in rows and not rows[key].is_leaf:
+            label = _stage_label(report, key)
+            index = stage_names.index(key) if key in stage_names else 0
+            attributes = {"fillcolor": STAGE_COLOURS[index % len(STAGE_COLOURS)]}
+        elif key in fold_names:
             names = fold_names[key]
             label = _group_label(rows[names[0]], len(names), names, shortcuts.get(names[0]))
             attributes = {"style": "rounded,filled,dashed", "fillcolor": "#f8f9fa"}
@@ -264,8 +373,21 @@ def to_dot(
 
     node_group = {node["id"]: group_of(node) for node in data.nodes}
     drawn: set[tuple[str, str]] = set()
+    entries: dict[str, str] = {}  # block -> the group its shortcut starts from
     for edge in data.edges:
         source, target = node_group[edge["source"]], node_group[edge["target"]]
+        if target.endswith(SKIP) and not source.endswith(SKIP):
+            entries.setdefault(target.removesuffix(SKIP), source)
+        key = target.removesuffix(ADD)
+        if (
+            edge["shortcut"]
+            and (target.endswith(ADD) or target in fold_names)
+            and not source.endswith(SKIP)
+            and source not in (key, key + ADD)
+        ):
+            entries.setdefault(key, source)  # a folded run's: where the run starts
+        if edge["shortcut"] and target.endswith(ADD) or SKIP in source + target:
+            continue  # the block's shortcut: one edge, drawn below
         if source == target or (source, target) in drawn:
             continue
         drawn.add((source, target))
@@ -282,7 +404,29 @@ def to_dot(
             )
         else:
             dot.edge(node_name(source), node_name(target), label=_label(label))
+    for key, (kind, label) in block_kinds.items():
+        if key in entries:  # solid identity, dashed projection, dotted zero-padding
+            style = {"identity": "solid", "zero-pad": "dotted"}.get(kind, "dashed")
+            dot.edge(
+                node_name(entries[key]),
+                node_name(key + ADD),
+                label=_label(label),
+                style=style,
+                color=SHORTCUT_COLOUR,
+                fontcolor=SHORTCUT_COLOUR,
+                penwidth="1.3",
+            )
     return dot
+
+
+def _stage_label(report: Report, stage: str) -> str:
+    """One stage as one box: its blocks (how many, what kind), parameters, MACs, output."""
+    row = next(r for r in report.layers if r.name == stage)
+    blocks = [r for r in report.layers if r.depth == 2 and r.stage == stage and not r.is_leaf]
+    kinds = list(dict.fromkeys(r.type for r in blocks))
+    title = f"{stage} · {len(blocks)} × {' / '.join(kinds)}" if blocks else f"{stage} · {row.type}"
+    figures = [f"{numbers.count(row.params)} params"] + ([_ops(row.macs)] if row.macs else [])
+    return "\n".join([title, " · ".join(figures), f"→ {_shape(row.output_shape[1:])}"])
 
 
 def comparison_dot(comparison: Comparison, depth: str = "layer") -> graphviz.Digraph:
@@ -334,15 +478,46 @@ def _beside_python(name: str) -> str | None:
     return candidate if os.access(candidate, os.X_OK) else None
 
 
-def render_dot(dot: graphviz.Digraph, fmt: str, prefer: str = "auto") -> tuple[bytes, str]:
-    """(file contents, renderer used). DOT source needs no renderer."""
+# Labels are measured by the renderers with Helvetica's metrics; SVGs embed a font with exactly
+# those metrics (a subset of Liberation Sans, render/fonts/LICENSE), so that the text a browser
+# draws on any system is the text the renderer measured: nothing spills out of its box.
+FONT_FAMILY = "resnet-inspect sans"
+FONT_STACK = f"'{FONT_FAMILY}',Helvetica,Arial,'Liberation Sans',Arimo,sans-serif"
+
+
+def embed_font(svg: bytes) -> bytes:
+    """An SVG from the renderer with the diagram font embedded and named on every text."""
+    import base64
+    import re
+    from importlib import resources
+
+    data = resources.files("resnet_inspect.render").joinpath("fonts/sans.woff").read_bytes()
+    face = (
+        f'<defs><style>@font-face{{font-family:"{FONT_FAMILY}";src:url('
+        f'data:font/woff;base64,{base64.b64encode(data).decode("ascii")}) format("woff")}}'
+        "</style></defs>"
+    )
+    text = re.sub(r'font-family="[^"]*"', f'font-family="{FONT_STACK}"', svg.decode("utf-8"))
+    start = text.find("<svg")
+    if start < 0:
+        return svg
+    end = text.index(">", start) + 1
+    return (text[:end] + face + text[end:]).encode("utf-8")
+
+
+def render_dot(
+    dot: graphviz.Digraph, fmt: str, prefer: str = "auto", dpi: int | None = None
+) -> tuple[bytes, str]:
+    """(file contents, renderer used). DOT source needs no renderer. `dpi` sets the pixels per
+    inch of PNG and JPG (Graphviz's default: 96)."""
     source = dot.source
     if fmt == "dot":
         return source.encode("utf-8"), "none (DOT source)"
     name, command = renderer_for(fmt, prefer)
+    density = [f"-Gdpi={dpi}"] if dpi and fmt in ("png", "jpg") else []
     try:
         result = subprocess.run(
-            [*command, f"-T{fmt}"],
+            [*command, f"-T{fmt}", *density],
             input=source.encode("utf-8"),
             capture_output=True,
             timeout=300,
@@ -355,7 +530,7 @@ def render_dot(dot: graphviz.Digraph, fmt: str, prefer: str = "auto") -> tuple[b
         raise RenderError(
             f"{name} could not render {fmt}: {message[-1] if message else 'no output'}"
         )
-    return result.stdout, name
+    return (embed_font(result.stdout) if fmt == "svg" else result.stdout), name
 
 
 def diagram_depth(item: Report | Comparison, depth: str = "block") -> str:
@@ -370,12 +545,14 @@ def render_diagram(
     depth: str | None = None,
     fold: bool = False,
     rankdir: str = "TB",
+    dpi: int | None = None,
 ) -> bytes:
     """The drawing of a report (or of a comparison's items side by side) as file contents in
     `fmt` (svg, png, jpg, pdf, dot). `depth` defaults to "block" for a report and to the small
-    network policy (diagram_depth) for a comparison."""
+    network policy (diagram_depth) for a comparison; `dpi` sets a PNG's or JPG's pixels per
+    inch."""
     if isinstance(item, Comparison):
         dot = comparison_dot(item, depth or diagram_depth(item))
     else:
         dot = to_dot(item, depth or "block", fold, rankdir)
-    return render_dot(dot, fmt)[0]
+    return render_dot(dot, fmt, dpi=dpi)[0]

@@ -16,8 +16,9 @@ h1{font-size:1.6em;margin-bottom:4px}h2{font-size:1.2em;margin-top:32px;border-b
 table{border-collapse:collapse;font-size:.85em;margin:8px 0}th,td{padding:3px 10px;border-bottom:
 1px solid #e9ecef;text-align:right;white-space:nowrap}th{background:#f8f9fa}
 td:first-child,th:first-child{text-align:left}tr.stage td{font-weight:600;background:#f1f3f5}
-.diagram{border:1px solid #dee2e6;border-radius:6px;height:640px;overflow:hidden;position:
-relative;background:#fff;cursor:grab}.diagram svg{transform-origin:0 0;position:absolute}
+.diagram{border:1px solid #dee2e6;border-radius:6px;height:80vh;min-height:480px;
+overflow:hidden;position:relative;background:#fff;cursor:grab}
+.diagram svg{transform-origin:0 0;position:absolute}
 .controls button{margin-right:6px}.bars{display:flex;gap:32px;flex-wrap:wrap}
 .up{color:#e8590c}.down{color:#2b8a3e}
 """
@@ -36,11 +37,16 @@ _SCRIPT = """
   var errors=[];window.addEventListener('error',function(e){errors.push(String(e.message));});
   document.querySelectorAll('.diagram').forEach(function(box){
     var svg=box.querySelector('svg');if(!svg){return;}
-    var box2=svg.getBBox?svg.getBBox():{width:1000,height:1000};
-    var scale=Math.min(1,box.clientWidth/(box2.width+20),box.clientHeight/(box2.height+20));
-    var x=0,y=0,drag=null;
+    var size=svg.getBoundingClientRect();
+    var scale,x,y,drag=null;
+    // On open the drawing fills the panel's width (labels at reading size), from its top; the
+    // rest is reached by scrolling. A narrow drawing is not blown up past 1.6x.
+    function fit(){scale=Math.min(1.6,(box.clientWidth-24)/size.width);
+      x=Math.max(12,(box.clientWidth-size.width*scale)/2);y=12;}
     function apply(){svg.style.transform='translate('+x+'px,'+y+'px) scale('+scale+')';}
+    fit();
     box.addEventListener('wheel',function(e){e.preventDefault();
+      if(!(e.ctrlKey||e.metaKey)){x-=e.deltaX;y-=e.deltaY;apply();return;}
       var k=e.deltaY<0?1.15:1/1.15,r=box.getBoundingClientRect();
       var px=e.clientX-r.left,py=e.clientY-r.top;
       x=px-(px-x)*k;y=py-(py-y)*k;scale*=k;apply();},{passive:false});
@@ -50,7 +56,7 @@ _SCRIPT = """
     var controls=box.previousElementSibling;
     if(controls){controls.querySelectorAll('button').forEach(function(b){b.addEventListener('click',function(){
       var k=b.dataset.zoom==='in'?1.25:b.dataset.zoom==='out'?0.8:0;
-      if(k){scale*=k;}else{scale=1;x=0;y=0;}apply();});});}
+      if(k){scale*=k;}else{fit();}apply();});});}
     apply();
   });
   document.body.dataset.ready=errors.length?'errors':'yes';
@@ -124,7 +130,8 @@ def _diagram_section(svg: str | None, note: str) -> str:
         return ""
     return (
         f'<section id="diagram"><h2>Architecture</h2><p class="muted">{html_text(note)} '
-        'Scroll to zoom, drag to move.</p><div class="controls"><button data-zoom="in">+'
+        "Scroll to move through it, Ctrl+scroll or the buttons to zoom, drag to pan.</p>"
+        '<div class="controls"><button data-zoom="in">+'
         '</button><button data-zoom="out">−</button><button data-zoom="reset">reset'
         f'</button></div><div class="diagram">{_svg_inline(svg)}</div></section>'
     )
@@ -237,7 +244,11 @@ def _report_page(report: Report, svg: str | None = None, depth: str = "block") -
         f"{numbers.shape([report.batch_size, *report.input_shape])} · {report.dtype} · "
         f"resnet-inspect {html_text(str(report.environment.get('resnet_inspect', '')))}, "
         f"torch {html_text(str(report.environment.get('torch', '')))}</p>",
-        _diagram_section(svg, "Stages are boxes; dashed orange edges are shortcuts."),
+        _diagram_section(
+            svg,
+            "Stages are boxes; orange edges are shortcuts: solid for identity, dashed for a "
+            "projection, dotted for zero-padding.",
+        ),
         _summary_sections(report),
     ]
     if memory:
