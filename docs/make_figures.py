@@ -15,12 +15,22 @@ from resnet_inspect.render.diagram import comparison_dot, render_dot, to_dot
 FIGURES = Path(__file__).resolve().parent / "figures"
 
 
+# The ResNet paper's Table 1: the v1 presets have its stride placement (3.8/7.6/11.3 x 10^9).
+TABLE_1 = ["resnet18", "resnet34", "resnet50_v1", "resnet101_v1", "resnet152_v1"]
+
+
 def figures() -> dict[str, bytes]:
+    from resnet_inspect.render.architecture import architecture_svg
+
     resnet50 = to_dot(summarize("resnet50", graph=True), depth="block", fold=True)
     blocks = comparison_dot(compare(["bottleneck", "plain"], graph=True), depth="layer")
+    figure3 = comparison_dot(compare(["plain34", "resnet34"], graph=True), style="paper")
+    table = architecture_svg([summarize(name) for name in TABLE_1])
     return {
         "resnet50_stages.svg": render_dot(resnet50, "svg", prefer="graphviz-pure")[0],
         "bottleneck_vs_plain.svg": render_dot(blocks, "svg", prefer="graphviz-pure")[0],
+        "figure3_plain34_resnet34.svg": render_dot(figure3, "svg", prefer="graphviz-pure")[0],
+        "table1.svg": table.encode("utf-8") if isinstance(table, str) else table,
     }
 
 

@@ -247,3 +247,42 @@ def test_dpi_sets_the_pixels_of_a_png(tmp_path):
         )
         sizes.append(Image.open(target).size)
     assert abs(sizes[1][0] / sizes[0][0] - 2) < 0.05 and abs(sizes[1][1] / sizes[0][1] - 2) < 0.05
+
+
+def _arcs(source: str) -> tuple[int, int]:
+    """(solid, dotted) shortcut arcs of a paper-style drawing."""
+    edges = _shortcut_edges(source)
+    return sum("style=solid" in e for e in edges), sum("style=dotted" in e for e in edges)
+
+
+def test_paper_style_is_figure_3():
+    from resnet_inspect.render.diagram import paper_dot
+
+    source = paper_dot(summarize("resnet34", graph=True)).source
+    boxes = re.findall(r'label="([^"]*)"', source)
+    # Figure 3, 34-layer residual: 7x7 conv, pool, 32 3x3 convs, avg pool, fc 1000
+    assert boxes[1:3] == ["7×7 conv, 64, /2", "pool, /2"]
+    assert boxes[-2:] == ["avg pool", "fc 1000"]
+    assert sum(b.startswith("3×3 conv") for b in boxes) == 32
+    assert [b for b in boxes if b.endswith("/2") and "3×3" in b] == [
+        "3×3 conv, 128, /2",
+        "3×3 conv, 256, /2",
+        "3×3 conv, 512, /2",
+    ]
+    # 16 blocks: solid arcs where the shapes match, dotted where the dimensions increase
+    assert _arcs(source) == (13, 3)
+    assert _arcs(paper_dot(summarize("plain34", graph=True)).source) == (0, 0)
+    assert _arcs(paper_dot(summarize("cifar_resnet20", graph=True)).source) == (7, 2)
+    bottleneck = paper_dot(summarize("resnet50", graph=True)).source
+    assert "1×1 conv, 256" in bottleneck and _arcs(bottleneck) == (12, 4)
+
+
+def test_compare_plain34_resnet34_in_the_paper_style(tmp_path):
+    target = tmp_path / "fig3.svg"
+    args = ("compare", "plain34", "resnet34", "--diagram", str(target), "--style", "paper")
+    assert run(*args).exit_code == 0
+    svg = target.read_text()
+    assert "plain34" in svg and "resnet34" in svg
+    assert svg.count(">7×7 conv, 64, /2<") == 2 and svg.count(">fc 1000<") == 2
+    single = tmp_path / "r34.svg"
+    assert run("diagram", "resnet34", "--style", "paper", "-o", str(single)).exit_code == 0

@@ -12,13 +12,19 @@ import pytest
 from test_html import headless
 
 from resnet_inspect import summarize
-from resnet_inspect.render.diagram import render_dot, to_dot
+from resnet_inspect.render.diagram import paper_dot, render_dot, to_dot
 from resnet_inspect.spec import preset_names
 
 # Layer depth of the two nets of over a thousand layers takes 10-16 s each to lay out; their
 # node and label kinds are those of cifar_resnet110 and preact_resnet164, drawn here.
 HUGE = {"cifar_resnet1202", "preact_resnet1001"}
-VARIANTS = (("layer", False), ("block", False), ("block", True), ("stage", False))
+VARIANTS = (
+    ("layer", False),
+    ("block", False),
+    ("block", True),
+    ("stage", False),
+    ("paper", False),
+)
 
 MEASURE = """
 <script>
@@ -101,7 +107,8 @@ def test_every_label_fits_its_box_and_none_overlap(tmp_path, renderer):
         for depth, fold in VARIANTS:
             if depth == "layer" and name in HUGE:
                 continue
-            data, _ = render_dot(to_dot(report, depth, fold), "svg", renderer)
+            drawing = paper_dot(report) if depth == "paper" else to_dot(report, depth, fold)
+            data, _ = render_dot(drawing, "svg", renderer)
             svgs.append((f"{name} {depth}{' fold' if fold else ''}", data))
     measured, problems = _problems(tmp_path, svgs)
     assert measured > 40 * len(svgs)  # every label was measured (ResNet-50 by blocks: 164)

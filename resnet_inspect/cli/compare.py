@@ -54,6 +54,14 @@ from resnet_inspect.errors import UsageError
     "svg, png, jpg, pdf, dot).",
 )
 @click.option(
+    "--style",
+    type=click.Choice(("default", "paper")),
+    default="default",
+    show_default=True,
+    help="The --diagram's style; paper: each item as a column of Figure 3 of the ResNet paper "
+    "(compare plain34 resnet34 --diagram fig3.svg --style paper).",
+)
+@click.option(
     "--html",
     "html_path",
     type=click.Path(dir_okay=False),
@@ -79,6 +87,7 @@ def compare(
     by: str,
     diff: bool,
     diagram_path: str | None,
+    style: str,
     html_path: str | None,
     measure: bool,
     device: str,
@@ -112,7 +121,8 @@ def compare(
     if diagram_path:
         from resnet_inspect.render.diagram import render_diagram
 
-        _emit(render_diagram(comparison, _diagram_format(diagram_path, None)), diagram_path)
+        drawing = render_diagram(comparison, _diagram_format(diagram_path, None), style=style)
+        _emit(drawing, diagram_path)
     if html_path:
         from resnet_inspect.render.html import render_html
 

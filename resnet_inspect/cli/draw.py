@@ -25,6 +25,7 @@ from resnet_inspect.cli.common import (
 from resnet_inspect.cli.group import cli
 from resnet_inspect.render import render_text
 from resnet_inspect.render.diagram import FORMATS as DIAGRAM_FORMATS
+from resnet_inspect.render.diagram import STYLES as DIAGRAM_STYLES
 
 
 @cli.command()
@@ -65,6 +66,15 @@ from resnet_inspect.render.diagram import FORMATS as DIAGRAM_FORMATS
     show_default=True,
     help="TB: top to bottom, as the paper draws networks; LR: left to right, for wide screens.",
 )
+@click.option(
+    "--style",
+    type=click.Choice(DIAGRAM_STYLES),
+    default="default",
+    show_default=True,
+    help='paper: Figure 3 of the ResNet paper, one column of boxes ("3×3 conv, 128, /2", '
+    '"pool, /2", "fc 1000") with each shortcut an arc on the side, solid for identity, '
+    "dotted where the dimensions increase.",
+)
 @INPUT_OPTION
 @click.option(
     "--dpi",
@@ -80,6 +90,7 @@ def diagram(
     depth: str,
     fold: bool,
     rankdir: str,
+    style: str,
     input_text: str | None,
     dpi: int | None,
     verbose: bool,
@@ -98,13 +109,14 @@ def diagram(
     down to fit 32,767 pixels a side; the bundled renderer does not). A layer-level drawing of
     many concatenations (a DenseNet) is refused at once, with the depth to use instead.
     """
-    from resnet_inspect.render.diagram import to_dot
+    from resnet_inspect.render.diagram import paper_dot, to_dot
 
     _one_target(target, model_path)
     _diagram_format(output, fmt)  # a bad extension fails before any work
     _check_output(output)
     report = _report(target, model_path, input_text, graph=True)
-    _write_diagram(to_dot(report, depth, fold, rankdir), output, fmt, verbose, dpi)
+    drawing = paper_dot(report) if style == "paper" else to_dot(report, depth, fold, rankdir)
+    _write_diagram(drawing, output, fmt, verbose, dpi)
 
 
 @cli.command()

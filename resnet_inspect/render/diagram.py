@@ -429,24 +429,102 @@ def _stage_label(report: Report, stage: str) -> str:
     return "\n".join([title, " · ".join(figures), f"→ {_shape(row.output_shape[1:])}"])
 
 
-def comparison_dot(comparison: Comparison, depth: str = "layer") -> graphviz.Digraph:
-    """Items side by side (the ResNet notes' figure for two blocks), with their counts."""
+STYLES = ("default", "paper")
+_PAPER_TYPES = ("Conv", "Linear", "MaxPool", "AvgPool", "AdaptiveAvgPool", "AdaptiveMaxPool")
+
+
+def _paper_box(row: LayerRow) -> str | None:
+    """A main-path layer in Figure 3's words ("3×3 conv, 128, /2", "pool, /2", "avg pool",
+    "fc 1000"); None for what the figure leaves out (BN, ReLU, padding)."""
+    stride = max(row.stride or [1])
+    step = f", /{stride}" if stride > 1 else ""
+    if row.type.startswith("Conv"):
+        kernel = "×".join(str(k) for k in (row.kernel or [1, 1]))
+        groups = f", groups {row.groups}" if row.groups and row.groups > 1 else ""
+        return f"{kernel} conv, {row.output_shape[1]}{groups}{step}"
+    if row.type == "Linear":
+        return f"fc {row.output_shape[-1]}"
+    if row.type.startswith("Adaptive"):
+        return "avg pool" if "Avg" in row.type else "max pool"
+    if row.type == "MaxPool2d":
+        return f"pool{step}"
+    if row.type == "AvgPool2d":
+        return f"avg pool{step}"
+    return None
+
+
+def paper_dot(
+    report: Report, prefix: str = "", graph: graphviz.Digraph | None = None
+) -> graphviz.Digraph:
+    """The network as Figure 3 of the ResNet paper draws it: one narrow column of boxes, each
+    a weighted layer or pool of the main path, coloured by stage; each block's shortcut a
+    curved arc on the side, solid where the shapes match and dotted where the dimensions
+    increase (projection or zero-padding)."""
+    if not report.graph:
+        raise RenderError("the paper style needs the report's data-flow graph (graph=True)")
+    dot = _new_digraph("resnet_inspect", "TB") if graph is None else graph
+    stage_names = [s.name for s in report.stages if s.kind == "stage"]
+    shortcuts = _block_shortcuts(report.graph)
+    boxes: list[tuple[str, str]] = []  # (node name, module path) down the column
+    name = f"{prefix}p_input"
+    dot.node(name, _label(f"image\n{_shape(report.input_shape)}"), shape="plaintext")
+    boxes.append((name, ""))
+    for row in report.layers:
+        text = _paper_box(row) if row.is_leaf and row.main_path else None
+        if text is None:
+            continue
+        name = f"{prefix}p{len(boxes)}"
+        stage = row.name.split(".")[0]
+        colour = (
+            STAGE_COLOURS[stage_names.index(stage) % len(STAGE_COLOURS)]
+            if stage in stage_names
+            else "#f1f3f5"
+        )
+        dot.node(name, _label(text), width="1.9", fillcolor=colour, fontsize="11")
+        dot.edge(boxes[-1][0], name, arrowsize="0.5")
+        boxes.append((name, row.name))
+    # a block's arc: from the box before its first layer to its last layer's box
+    for block, kind in shortcuts.items():
+        inside = [i for i, (_, path) in enumerate(boxes) if path.startswith(block + ".")]
+        if not inside or inside[0] == 0:
+            continue
+        dot.edge(
+            boxes[inside[0] - 1][0],
+            boxes[inside[-1]][0],
+            tailport="e",
+            headport="e",
+            constraint="false",
+            style="solid" if kind == "identity" else "dotted",
+            color=SHORTCUT_COLOUR,
+            penwidth="1.4",
+            arrowsize="0.6",
+        )
+    return dot
+
+
+def comparison_dot(
+    comparison: Comparison, depth: str = "layer", style: str = "default"
+) -> graphviz.Digraph:
+    """Items side by side (the ResNet notes' figure for two blocks; with `style` "paper" the
+    paper's Figure 3: plain and residual nets in columns), with their counts."""
     dot = _new_digraph("comparison", "TB")
     dot.attr(newrank="true")
     for index, item in enumerate(comparison.items):
         with dot.subgraph(name=f"cluster_item{index}") as cluster:
             cluster.attr(
                 label=_label(
-                    f"{item.model}\n{numbers.count(item.totals.conv_weights)} conv "
-                    f"weights · {numbers.count(item.totals.params)} params · "
-                    f"{_ops(item.totals.macs)}"
+                    f"{item.model}\n{numbers.count(item.totals.conv_weights)} conv weights\n"
+                    f"{numbers.count(item.totals.params)} params · {_ops(item.totals.macs)}"
                 ),
                 fontsize="12",
                 style="rounded",
                 color="#868e96",
                 fontname="Helvetica",
             )
-            to_dot(item, depth, prefix=f"i{index}_", graph=cluster)
+            if style == "paper":
+                paper_dot(item, prefix=f"i{index}_", graph=cluster)
+            else:
+                to_dot(item, depth, prefix=f"i{index}_", graph=cluster)
     return dot
 
 
@@ -546,13 +624,16 @@ def render_diagram(
     fold: bool = False,
     rankdir: str = "TB",
     dpi: int | None = None,
+    style: str = "default",
 ) -> bytes:
     """The drawing of a report (or of a comparison's items side by side) as file contents in
     `fmt` (svg, png, jpg, pdf, dot). `depth` defaults to "block" for a report and to the small
     network policy (diagram_depth) for a comparison; `dpi` sets a PNG's or JPG's pixels per
-    inch."""
+    inch; `style` "paper" draws Figure 3 of the ResNet paper's way (paper_dot)."""
     if isinstance(item, Comparison):
-        dot = comparison_dot(item, depth or diagram_depth(item))
+        dot = comparison_dot(item, depth or diagram_depth(item), style)
+    elif style == "paper":
+        dot = paper_dot(item)
     else:
         dot = to_dot(item, depth or "block", fold, rankdir)
     return render_dot(dot, fmt, dpi=dpi)[0]
