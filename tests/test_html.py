@@ -104,3 +104,36 @@ def share_below(image, level: int) -> float:
     """The fraction of pixels darker than `level` (a grey-scale image)."""
     histogram = image.histogram()
     return sum(histogram[:level]) / sum(histogram)
+
+
+def test_report_drawing_fills_the_panel_and_a_click_shows_details(tmp_path):
+    from PIL import Image
+
+    page = write_report(tmp_path, "report", "resnet50")
+    profile = tmp_path / "profile"
+    # A click on the first layer's box (the page's test hook dispatches a real click event):
+    # its details appear, with numbers from the report.
+    dom = headless(page + "#click-first-node", f"--user-data-dir={profile}", "--dump-dom")
+    assert 'data-ready="yes"' in dom.stdout
+    details = re.search(r'<div id="details">(.*?)</div>', dom.stdout, re.S)
+    assert details, "the details box is missing"
+    text = re.sub(r"<[^>]+>", " ", details.group(1))
+    assert "conv1" in text and "9,408" in text and "118,013,952" in text and "7 px" in text
+    # Stages to jump to, a sortable layer table, shortcut edges the page can highlight.
+    jumps = re.findall(r'data-target="([^"]+)">(layer\d)<', dom.stdout)
+    assert [name for _, name in jumps] == ["layer1", "layer2", "layer3", "layer4"]
+    assert all(f'<g id="{target}" class="cluster">' in dom.stdout for target, _ in jumps)
+    assert '<table class="sortable">' in dom.stdout and "-shortcut" in dom.stdout
+
+    # At a 1400 px window the drawing spans most of its panel (1,168 px wide: the page is 1,200
+    # px with 16 px padding), its labels at reading size rather than shrunk to fit the height.
+    shot = tmp_path / "page.png"
+    result = headless(
+        page, f"--user-data-dir={profile}", "--window-size=1400,1400", f"--screenshot={shot}"
+    )
+    assert result.returncode == 0 and shot.exists(), result.stderr[-2000:]
+    image = Image.open(shot).convert("L")
+    panel = image.crop((116, 420, 1284, 1400))
+    # the box around the pixels darker than 160 (the panel's border is lighter)
+    box = panel.point(lambda value: 255 if value < 160 else 0).getbbox()
+    assert box and (box[2] - box[0]) / panel.width >= 0.6

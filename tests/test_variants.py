@@ -388,7 +388,7 @@ def test_new_blocks_draw_and_report(name, tmp_path):
         target = tmp_path / f"{depth}.svg"
         result = runner.invoke(cli, ["diagram", name, "-o", str(target), "--depth", depth])
         assert result.exit_code == 0, result.output
-        assert target.read_text().count('<g id="node') > 10
+        assert target.read_text().count('class="node"') > 10
     page = tmp_path / "page.html"
     assert runner.invoke(cli, ["report", name, "-o", str(page)]).exit_code == 0
     assert page.read_text().startswith("<!DOCTYPE html>")

@@ -290,6 +290,8 @@ def to_dot(
         return stage, block
 
     clusters: dict[str | None, dict[str | None, list[tuple[str, str, dict[str, str]]]]] = {}
+    keys: dict[str, str] = {}  # node ID -> what it draws (a module path, a fold, a block's +)
+    stages: dict[str, str] = {}  # stage name -> its cluster's ID
     for key, members in groups.items():
         first = members[0]
         attributes: dict[str, str] = {}
@@ -325,6 +327,8 @@ def to_dot(
             row = rows.get(key)
             label = _group_label(row, 1, [key], shortcuts.get(key)) if row else key
         stage, block = container(key, members)
+        attributes["id"] = node_name(key)  # our own ID on the SVG element: pages find it
+        keys[node_name(key)] = key
         clusters.setdefault(stage, {}).setdefault(block, []).append(
             (node_name(key), _label(label), attributes)
         )
@@ -336,11 +340,13 @@ def to_dot(
                     dot.node(name, label, **attributes)
             continue
         row = rows[stage]
+        stages[stage] = f"{prefix}stage{stage_index}"
         with dot.subgraph(name=f"cluster_{prefix}s{stage_index}") as cluster:
             colour = STAGE_COLOURS[stage_index % len(STAGE_COLOURS)]
             summary = next(s for s in report.stages if s.name == stage)
             plural = "block" if summary.blocks == 1 else "blocks"
             cluster.attr(
+                id=stages[stage],
                 label=_label(
                     f"{stage} · {summary.blocks} {plural} · "
                     f"{numbers.count(row.params)} params · {_ops(row.macs)}"
@@ -396,6 +402,7 @@ def to_dot(
             dot.edge(
                 node_name(source),
                 node_name(target),
+                **{"class": "shortcut"},
                 label=_label(f"{edge['shortcut']}\n{label}"),
                 style="dashed",
                 color=SHORTCUT_COLOUR,
@@ -410,12 +417,17 @@ def to_dot(
             dot.edge(
                 node_name(entries[key]),
                 node_name(key + ADD),
+                id=f"{node_name(key + ADD)}-shortcut",
                 label=_label(label),
                 style=style,
                 color=SHORTCUT_COLOUR,
                 fontcolor=SHORTCUT_COLOUR,
                 penwidth="1.3",
             )
+    # What pages need to make the drawing interactive (render/html.py): node ID -> what it
+    # draws, stage -> cluster ID.
+    dot.node_keys = {**getattr(dot, "node_keys", {}), **keys}
+    dot.stage_ids = {**getattr(dot, "stage_ids", {}), **stages}
     return dot
 
 

@@ -4,6 +4,9 @@ fetches: styles, script and pictures are all inline."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from resnet_inspect.render import numbers
 from resnet_inspect.render.escape import html_text
 from resnet_inspect.report import Comparison, LatencySection, Report
@@ -20,6 +23,12 @@ td:first-child,th:first-child{text-align:left}tr.stage td{font-weight:600;backgr
 overflow:hidden;position:relative;background:#fff;cursor:grab}
 .diagram svg{transform-origin:0 0;position:absolute}
 .controls button{margin-right:6px}.bars{display:flex;gap:32px;flex-wrap:wrap}
+.diagram g.node[id]{cursor:pointer}.diagram g.hl path{stroke-width:4px}
+.diagram g.picked polygon,.diagram g.picked path,.diagram g.picked ellipse{stroke-width:3px}
+#details{position:absolute;right:10px;top:10px;background:#fff;border:1px solid #ced4da;
+border-radius:6px;padding:6px 10px;font-size:.85em;max-width:340px;box-shadow:0 2px 6px #0002}
+#details:empty{display:none}#details table{margin:0}nav.stages button{margin:0 6px 6px 0}
+th.sortable{cursor:pointer}th.sortable:after{content:" ⇅";color:#adb5bd}
 .up{color:#e8590c}.down{color:#2b8a3e}
 """
 
@@ -32,7 +41,7 @@ _FRAGMENT_STYLE = (
     "gap:24px;flex-wrap:wrap}"
 )
 
-_SCRIPT = """
+_SCRIPT = r"""
 (function(){
   var errors=[];window.addEventListener('error',function(e){errors.push(String(e.message));});
   document.querySelectorAll('.diagram').forEach(function(box){
@@ -40,8 +49,8 @@ _SCRIPT = """
     var size=svg.getBoundingClientRect();
     var scale,x,y,drag=null;
     // On open the drawing fills the panel's width (labels at reading size), from its top; the
-    // rest is reached by scrolling. A narrow drawing is not blown up past 1.6x.
-    function fit(){scale=Math.min(1.6,(box.clientWidth-24)/size.width);
+    // rest is reached by scrolling. A narrow drawing is not blown up past 2x.
+    function fit(){scale=Math.min(2,(box.clientWidth-24)/size.width);
       x=Math.max(12,(box.clientWidth-size.width*scale)/2);y=12;}
     function apply(){svg.style.transform='translate('+x+'px,'+y+'px) scale('+scale+')';}
     fit();
@@ -58,7 +67,41 @@ _SCRIPT = """
       var k=b.dataset.zoom==='in'?1.25:b.dataset.zoom==='out'?0.8:0;
       if(k){scale*=k;}else{fit();}apply();});});}
     apply();
+    var data=document.getElementById('node-details');
+    var details=data?JSON.parse(data.textContent):{};
+    var panel=box.querySelector('#details');
+    function show(id){var d=details[id];if(!d||!panel){return;}
+      box.querySelectorAll('g.picked').forEach(function(g){g.classList.remove('picked');});
+      document.getElementById(id).classList.add('picked');
+      var rows=Object.keys(d.fields).map(function(k){return '<tr><td>'+esc(k)+'</td><td>'+
+        esc(d.fields[k])+'</td></tr>';}).join('');
+      panel.innerHTML='<strong>'+esc(d.title)+'</strong><table>'+rows+'</table>';}
+    function esc(t){return String(t).replace(/[&<>"]/g,function(c){
+      return {'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c];});}
+    box.querySelectorAll('g.node[id]').forEach(function(g){
+      g.addEventListener('click',function(e){e.stopPropagation();show(g.id);});
+      var d=details[g.id],edge=d&&d.shortcut?document.getElementById(d.shortcut):null;
+      if(edge){g.addEventListener('mouseenter',function(){edge.classList.add('hl');});
+        g.addEventListener('mouseleave',function(){edge.classList.remove('hl');});}});
+    document.querySelectorAll('nav.stages button').forEach(function(b){
+      b.addEventListener('click',function(){var c=document.getElementById(b.dataset.target);
+        if(!c){return;}var top=c.getBoundingClientRect().top-svg.getBoundingClientRect().top;
+        y=12-top;apply();});});
+    if(location.hash==='#click-first-node'){  // for tests: a click on the first layer's box
+      var first=Array.prototype.find.call(box.querySelectorAll('g.node[id]'),
+        function(g){return details[g.id];});
+      if(first){first.dispatchEvent(new MouseEvent('click',{bubbles:true}));}}
   });
+  document.querySelectorAll('table.sortable').forEach(function(table){
+    table.querySelectorAll('th').forEach(function(th,col){th.classList.add('sortable');
+      th.addEventListener('click',function(){var body=table.tBodies[0];
+        var rows=Array.prototype.slice.call(body.rows),down=th.dataset.dir!=='down';
+        th.dataset.dir=down?'down':'up';
+        function key(r){var t=r.cells[col].textContent.replace(/[,\s]/g,'');
+          var n=parseFloat(t);return isNaN(n)||!/^[-\d.]/.test(t)?t:n;}
+        rows.sort(function(a,b){var x=key(a),y=key(b);
+          var c=typeof x==='number'&&typeof y==='number'?x-y:String(x).localeCompare(String(y));
+          return down?-c:c;});rows.forEach(function(r){body.appendChild(r);});});});});
   document.body.dataset.ready=errors.length?'errors':'yes';
 })();
 """
@@ -78,14 +121,21 @@ def _cell(value: str) -> str:
     return value if isinstance(value, Markup) else html_text(value)
 
 
-def _table(header: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
-    """A table whose cells are escaped by construction (Markup passes as written)."""
+def _table(
+    header: list[str],
+    rows: list[list[str]],
+    classes: list[str] | None = None,
+    sortable: bool = False,
+) -> str:
+    """A table whose cells are escaped by construction (Markup passes as written); a
+    `sortable` one sorts by any column when its header is clicked."""
     head = "".join(f"<th>{_cell(h)}</th>" for h in header)
     body = []
     for index, row in enumerate(rows):
         css = f' class="{html_text(classes[index])}"' if classes and classes[index] else ""
         body.append(f"<tr{css}>" + "".join(f"<td>{_cell(cell)}</td>" for cell in row) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    kind = ' class="sortable"' if sortable else ""
+    return f"<table{kind}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def _bars(
@@ -125,16 +175,76 @@ def _page(title: str, body: str) -> str:
     )
 
 
-def _diagram_section(svg: str | None, note: str) -> str:
+def _diagram_section(
+    svg: str | None,
+    note: str,
+    details: dict[str, Any] | None = None,
+    stages: dict[str, str] | None = None,
+) -> str:
+    """The drawing in its pan-and-zoom panel; with `details` (node ID -> what a click shows)
+    a details box, and with `stages` (stage -> cluster ID) a list that jumps to each."""
     if not svg:
         return ""
+    jump = "".join(
+        f'<button data-target="{html_text(target)}">{html_text(name)}</button>'
+        for name, target in (stages or {}).items()
+    )
+    data = json.dumps(details or {}, ensure_ascii=False).replace("</", "<\\/")
     return (
         f'<section id="diagram"><h2>Architecture</h2><p class="muted">{html_text(note)} '
-        "Scroll to move through it, Ctrl+scroll or the buttons to zoom, drag to pan.</p>"
-        '<div class="controls"><button data-zoom="in">+'
+        "Scroll to move through it, Ctrl+scroll or the buttons to zoom, drag to pan; click a "
+        "box for its details.</p>"
+        + (f'<nav class="stages">Jump to: {jump}</nav>' if jump else "")
+        + '<div class="controls"><button data-zoom="in">+'
         '</button><button data-zoom="out">−</button><button data-zoom="reset">reset'
-        f'</button></div><div class="diagram">{_svg_inline(svg)}</div></section>'
+        f'</button></div><div class="diagram">{_svg_inline(svg)}<div id="details"></div></div>'
+        f'<script type="application/json" id="node-details">{data}</script></section>'
     )
+
+
+def node_details(report: Report, node_keys: dict[str, str]) -> dict[str, Any]:
+    """What a click on each node of a report's drawing shows: node ID -> {title, fields,
+    shortcut (the ID of the block's shortcut edge, highlighted on hover)}."""
+    rows = {row.name: row for row in report.layers}
+    ids = {key: node for node, key in node_keys.items()}
+    result: dict[str, Any] = {}
+    for node, key in node_keys.items():
+        base = key.removesuffix("#add")
+        name = base.removeprefix("fold_")
+        row = rows.get(name)
+        shortcut = f"{ids[base + '#add']}-shortcut" if base + "#add" in ids else None
+        if key.endswith("#add"):
+            result[node] = {
+                "title": f"{name}: residual add",
+                "fields": {"Output": numbers.shape(row.output_shape) if row else ""},
+                "shortcut": shortcut,
+            }
+            continue
+        if row is None:
+            continue
+        fields = {
+            "Type": row.type,
+            "Kernel/stride": numbers.kernel(row.kernel, row.stride, row.groups),
+            "Output": numbers.shape(row.output_shape),
+            "Params": numbers.count(row.params),
+            "MACs": numbers.count(row.macs),
+            "Full (fvcore's convention)": numbers.count(row.full_flops),
+            "Receptive field": (
+                f"{row.receptive_field} px, stride {row.effective_stride}"
+                + (" (global upstream)" if row.global_field else "")
+                if row.receptive_field
+                else ""
+            ),
+            "Activations made": numbers.size_bytes(row.activation_bytes),
+            "Calls": str(row.calls),
+        }
+        title = f"{name} (first of a folded run)" if key.startswith("fold_") else name
+        result[node] = {
+            "title": title,
+            "fields": {k: v for k, v in fields.items() if v},
+            "shortcut": shortcut,
+        }
+    return result
 
 
 def _latency_rows(section: LatencySection) -> list[list[str]]:
@@ -234,8 +344,15 @@ def render_comparison_fragment(comparison: Comparison) -> str:
     )
 
 
-def _report_page(report: Report, svg: str | None = None, depth: str = "block") -> str:
-    """The page for one report; `svg` is the rendered diagram (render/diagram.py)."""
+def _report_page(
+    report: Report,
+    svg: str | None = None,
+    depth: str = "block",
+    details: dict[str, Any] | None = None,
+    stages: dict[str, str] | None = None,
+) -> str:
+    """The page for one report; `svg` is the rendered diagram (render/diagram.py), `details`
+    and `stages` what makes it clickable (node_details, the drawing's stage IDs)."""
     totals = report.totals
     memory = report.memory
     parts = [
@@ -247,7 +364,9 @@ def _report_page(report: Report, svg: str | None = None, depth: str = "block") -
         _diagram_section(
             svg,
             "Stages are boxes; orange edges are shortcuts: solid for identity, dashed for a "
-            "projection, dotted for zero-padding.",
+            "projection, dotted for zero-padding (hover a block to highlight its own).",
+            details,
+            stages,
         ),
         _summary_sections(report),
     ]
@@ -322,6 +441,7 @@ def _report_page(report: Report, svg: str | None = None, depth: str = "block") -
                 for r in rows
             ],
             ["stage" if r.depth == 1 and not r.is_leaf else "" for r in rows],
+            sortable=True,
         ),
         "</section>",
     ]
@@ -383,10 +503,12 @@ def render_html(item: Report | Comparison, depth: str = "block") -> str:
     """The self-contained HTML page of a report (what `report` writes: its diagram, small
     networks layer by layer and others at `depth`, folded) or of a comparison (what
     `compare --html` writes: the items drawn side by side)."""
-    from resnet_inspect.render.diagram import diagram_depth, render_diagram
+    from resnet_inspect.render.diagram import diagram_depth, render_diagram, render_dot, to_dot
 
     if isinstance(item, Comparison):
         return _comparison_page(item, render_diagram(item, "svg").decode("utf-8"))
     drawn = diagram_depth(item, depth)
-    svg = render_diagram(item, "svg", drawn, fold=drawn != "layer")
-    return _report_page(item, svg.decode("utf-8"), depth)
+    dot = to_dot(item, drawn, fold=drawn != "layer")
+    svg, _ = render_dot(dot, "svg")
+    details = node_details(item, dot.node_keys)
+    return _report_page(item, svg.decode("utf-8"), depth, details, dot.stage_ids)
