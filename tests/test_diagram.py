@@ -286,3 +286,23 @@ def test_compare_plain34_resnet34_in_the_paper_style(tmp_path):
     assert svg.count(">7×7 conv, 64, /2<") == 2 and svg.count(">fc 1000<") == 2
     single = tmp_path / "r34.svg"
     assert run("diagram", "resnet34", "--style", "paper", "-o", str(single)).exit_code == 0
+
+
+def test_what_help_says_about_the_png_pixel_cap_is_what_happens(tmp_path):
+    import graphviz
+    from PIL import Image
+
+    if not shutil.which("dot"):
+        pytest.skip("Graphviz's dot is not installed (.ci/run installs it)")
+    help_text = run("diagram", "--help").output
+    assert "32,767 pixels" in help_text and "the bundled renderer does not" in help_text
+    chain = graphviz.Digraph()
+    for index in range(1500):  # about 144,000 px tall at 96 dpi
+        chain.edge(f"n{index}", f"n{index + 1}")
+    capped, _ = render_dot(chain, "png")
+    target = tmp_path / "tall.png"
+    target.write_bytes(capped)
+    assert max(Image.open(target).size) == 32767  # scaled down to fit, as --help says
+    uncapped, _ = render_dot(chain, "png", prefer="graphviz-pure")
+    target.write_bytes(uncapped)
+    assert max(Image.open(target).size) > 100_000

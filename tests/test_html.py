@@ -111,9 +111,10 @@ def test_report_drawing_fills_the_panel_and_a_click_shows_details(tmp_path):
 
     page = write_report(tmp_path, "report", "resnet50")
     profile = tmp_path / "profile"
-    # A click on the first layer's box (the page's test hook dispatches a real click event):
-    # its details appear, with numbers from the report.
-    dom = headless(page + "#click-first-node", f"--user-data-dir={profile}", "--dump-dom")
+    # The page's test hook dispatches real events: a click on the first layer's box (its
+    # details appear, with numbers from the report), the mouse over a block (its shortcut edge
+    # is highlighted), a click on the layer table's Params header (sorted, largest first).
+    dom = headless(page + "#try-it", f"--user-data-dir={profile}", "--dump-dom")
     assert 'data-ready="yes"' in dom.stdout
     details = re.search(r'<div id="details">(.*?)</div>', dom.stdout, re.S)
     assert details, "the details box is missing"
@@ -123,7 +124,17 @@ def test_report_drawing_fills_the_panel_and_a_click_shows_details(tmp_path):
     jumps = re.findall(r'data-target="([^"]+)">(layer\d)<', dom.stdout)
     assert [name for _, name in jumps] == ["layer1", "layer2", "layer3", "layer4"]
     assert all(f'<g id="{target}" class="cluster">' in dom.stdout for target, _ in jumps)
-    assert '<table class="sortable">' in dom.stdout and "-shortcut" in dom.stdout
+    assert re.search(r'<g id="[^"]+-shortcut" class="edge hl">', dom.stdout)
+    table = dom.stdout[dom.stdout.index('<table class="sortable">') :]
+    table = table[: table.index("</table>")]
+    params = [
+        int(cells[4].replace(",", ""))
+        for cells in (re.findall(r"<td>([^<]*)</td>", row) for row in table.split("<tr")[2:])
+    ]
+    # the largest block first: layer4.0, 1024·512 + 9·512·512 + 512·2048 + 1024·2048 weights
+    # and BN 2·(512 + 512 + 2048) + 2·2048
+    largest = 1024 * 512 + 9 * 512 * 512 + 512 * 2048 + 1024 * 2048 + 2 * 3072 + 2 * 2048
+    assert params == sorted(params, reverse=True) and params[0] == largest
 
     # At a 1400 px window the drawing spans most of its panel (1,168 px wide: the page is 1,200
     # px with 16 px padding), its labels at reading size rather than shrunk to fit the height.

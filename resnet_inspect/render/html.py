@@ -87,10 +87,12 @@ _SCRIPT = r"""
       b.addEventListener('click',function(){var c=document.getElementById(b.dataset.target);
         if(!c){return;}var top=c.getBoundingClientRect().top-svg.getBoundingClientRect().top;
         y=12-top;apply();});});
-    if(location.hash==='#click-first-node'){  // for tests: a click on the first layer's box
-      var first=Array.prototype.find.call(box.querySelectorAll('g.node[id]'),
-        function(g){return details[g.id];});
-      if(first){first.dispatchEvent(new MouseEvent('click',{bubbles:true}));}}
+    if(location.hash==='#try-it'){  // for tests: what a reader does, as real events
+      var nodes=Array.prototype.slice.call(box.querySelectorAll('g.node[id]'));
+      var first=nodes.find(function(g){return details[g.id];});
+      if(first){first.dispatchEvent(new MouseEvent('click',{bubbles:true}));}
+      var block=nodes.find(function(g){return details[g.id]&&details[g.id].shortcut;});
+      if(block){block.dispatchEvent(new MouseEvent('mouseenter'));}}
   });
   document.querySelectorAll('table.sortable').forEach(function(table){
     table.querySelectorAll('th').forEach(function(th,col){th.classList.add('sortable');
@@ -102,6 +104,8 @@ _SCRIPT = r"""
         rows.sort(function(a,b){var x=key(a),y=key(b);
           var c=typeof x==='number'&&typeof y==='number'?x-y:String(x).localeCompare(String(y));
           return down?-c:c;});rows.forEach(function(r){body.appendChild(r);});});});});
+  if(location.hash==='#try-it'){var th=document.querySelector('table.sortable th:nth-child(5)');
+    if(th){th.dispatchEvent(new MouseEvent('click',{bubbles:true}));}}
   document.body.dataset.ready=errors.length?'errors':'yes';
 })();
 """
