@@ -121,6 +121,9 @@ def test_report_drawing_fills_the_panel_and_a_click_shows_details(tmp_path):
     text = re.sub(r"<[^>]+>", " ", details.group(1))
     assert "conv1" in text and "9,408" in text and "118,013,952" in text and "7 px" in text
     # Stages to jump to, a sortable layer table, shortcut edges the page can highlight.
+    # every label at least 10 CSS px on open (font size in points x the fit's scale)
+    smallest = re.search(r'data-smallest-label="([\d.]+)"', dom.stdout)
+    assert smallest and float(smallest.group(1)) >= 10
     jumps = re.findall(r'data-target="([^"]+)">(layer\d)<', dom.stdout)
     assert [name for _, name in jumps] == ["layer1", "layer2", "layer3", "layer4"]
     assert all(f'<g id="{target}" class="cluster">' in dom.stdout for target, _ in jumps)

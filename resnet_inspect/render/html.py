@@ -87,6 +87,10 @@ _SCRIPT = r"""
       b.addEventListener('click',function(){var c=document.getElementById(b.dataset.target);
         if(!c){return;}var top=c.getBoundingClientRect().top-svg.getBoundingClientRect().top;
         y=12-top;apply();});});
+    // the smallest label's font size as drawn, in CSS px (a test reads it)
+    var sizes=Array.prototype.map.call(svg.querySelectorAll('text'),function(t){
+      return parseFloat(t.getAttribute('font-size')||'0')*scale*4/3;});
+    box.dataset.smallestLabel=sizes.length?Math.min.apply(null,sizes).toFixed(1):'';
     if(location.hash==='#try-it'){  // for tests: what a reader does, as real events
       var nodes=Array.prototype.slice.call(box.querySelectorAll('g.node[id]'));
       var first=nodes.find(function(g){return details[g.id];});
