@@ -189,6 +189,22 @@ class Decoder(nn.Module):
         return self.upsample(self.up(x))
 
 
+class Transformer(nn.Module):
+    """Patch embedding and nn.TransformerEncoder: attention through
+    F.scaled_dot_product_attention inside nn.MultiheadAttention (need_weights=False)."""
+
+    def __init__(self, dim: int = 32) -> None:
+        super().__init__()
+        self.embed = nn.Conv2d(3, dim, 4, stride=4)
+        layer = nn.TransformerEncoderLayer(dim, 4, 2 * dim, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.head = nn.Linear(dim, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.embed(x).flatten(2).transpose(1, 2)
+        return self.head(self.encoder(tokens).mean(1))
+
+
 class FlattenAfter(nn.Module):
     """The model's output is made after its last module (a flatten in forward)."""
 
@@ -211,6 +227,7 @@ PATTERNS = {
     "channels_last_linear": (ChannelsLastMLP, (3, 24, 24)),
     "decoder": (Decoder, (3, 16, 16)),
     "flatten_after": (FlattenAfter, (3, 8, 8)),
+    "transformer": (Transformer, (3, 32, 32)),
 }
 
 
@@ -266,8 +283,11 @@ def test_every_row_shape_and_the_output_match_a_real_forward(name):
 def test_multiply_adds_match_torch_flop_counter(name):
     model, shape = _model(name)
     report = analyze(model, shape, batch_size=2)
-    # grad mode: nn.MultiheadAttention takes its Python path, as it does in the meta pass
-    with FlopCounterMode(display=False) as counter:
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    # grad mode: nn.MultiheadAttention takes its Python path, as it does in the meta pass; the
+    # math attention kernel, whose products FlopCounterMode counts (not the CPU flash kernel)
+    with FlopCounterMode(display=False) as counter, sdpa_kernel(SDPBackend.MATH):
         model(torch.randn(2, *shape))
     assert report.totals.macs + report.totals.attention_macs == counter.get_total_flops() // 2
 
@@ -282,6 +302,19 @@ def test_attention_is_apart_from_the_layers():
     assert report.totals.attention_macs == 2 * tokens * tokens * dim  # q·kᵀ and weights · v
     attn = next(row for row in report.layers if row.name == "attn")
     assert attn.macs == projections and attn.attention_macs == 2 * tokens * tokens * dim
+
+
+def test_attention_inside_a_transformer_layer_by_hand():
+    # 32x32 input, 4x4 patches: 64 tokens of 32; two layers of attention (4 heads of 8) and a
+    # feed-forward of 64; fvcore has no handler for scaled_dot_product_attention, so `full`
+    # leaves attention out as fvcore does (test above), and attention_macs holds it.
+    tokens, dim = 64, 32
+    report = analyze(Transformer(dim).eval(), (3, 32, 32))
+    per_layer = tokens * dim * 3 * dim + tokens * dim * dim + 2 * tokens * dim * 2 * dim
+    embed, head = tokens * dim * 3 * 16, dim * 10
+    assert report.totals.macs == embed + 2 * per_layer + head
+    assert report.totals.attention_macs == 2 * 2 * tokens * tokens * dim
+    assert "aten::scaled_dot_product_attention" in report.flops.uncounted_ops
 
 
 def test_never_called_containers_sum_what_ran_inside_them():

@@ -35,8 +35,9 @@ functional code runs its real forward on meta tensors.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -718,7 +719,7 @@ def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int)
         x = torch.empty((batch_size, *input_shape), device="meta", dtype=dtype)
         tracer.activations.add(tracer.key(x))
         input_ref = tracer.ref(x)
-        with torch.no_grad(), _Functions(tracer), _Operators(tracer):
+        with torch.no_grad(), _Functions(tracer), _Operators(tracer), _whole_attention(tracer):
             output = model(x)
     except AnalysisError:
         raise
@@ -741,6 +742,36 @@ def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int)
         element_bytes=torch.empty((), dtype=dtype).element_size(),
         model=model,
     )
+
+
+@contextlib.contextmanager
+def _whole_attention(tracer: _Tracer) -> Iterator[None]:
+    """F.scaled_dot_product_attention recorded as one operation also where a composite
+    function calls it (nn.MultiheadAttention with need_weights=False, nn.TransformerEncoderLayer):
+    the function mode does not see calls made inside another torch function, and on the meta
+    device its ATen decomposition would look like plain bmm. fvcore has no handler for it, so
+    `full` leaves it out as fvcore does; `attention_macs` counts it. Put back in `finally`."""
+    import torch.nn.functional as functional
+
+    original = functional.scaled_dot_product_attention
+
+    def attention(*args: Any, **kwargs: Any) -> Any:
+        if tracer.in_function:
+            return original(*args, **kwargs)
+        tracer.in_function += 1
+        try:
+            out = original(*args, **kwargs)
+        finally:
+            tracer.in_function -= 1
+        name = "scaled_dot_product_attention"
+        tracer.record_function(name, name, args, kwargs, out)
+        return out
+
+    functional.scaled_dot_product_attention = attention
+    try:
+        yield
+    finally:
+        functional.scaled_dot_product_attention = original
 
 
 def _failure(
