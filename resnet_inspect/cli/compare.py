@@ -20,6 +20,7 @@ from resnet_inspect.cli.common import (
 )
 from resnet_inspect.cli.group import cli
 from resnet_inspect.errors import UsageError
+from resnet_inspect.render.diagram import STYLES as DIAGRAM_STYLES
 
 
 @cli.command()
@@ -55,7 +56,7 @@ from resnet_inspect.errors import UsageError
 )
 @click.option(
     "--style",
-    type=click.Choice(("default", "paper")),
+    type=click.Choice(DIAGRAM_STYLES),
     default="default",
     show_default=True,
     help="The --diagram's style; paper: each item as a column of Figure 3 of the ResNet paper "
