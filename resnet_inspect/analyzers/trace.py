@@ -252,33 +252,35 @@ class _Tracer:
             )
         )
 
+    def call_whole(
+        self, name: str, raw: str, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Run `func` as one operation: the ATen operators inside it are not recorded apart."""
+        self.in_function += 1
+        try:
+            out = func(*args, **kwargs)
+        finally:
+            self.in_function -= 1
+        self.record_function(name, raw, args, kwargs, out)
+        return out
+
     def record_function(
         self, name: str, raw: str, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
     ) -> None:
         """One call of a function in _FUNCTIONS, with the attributes its formulas need."""
         attributes: dict[str, Any] = {}
         if name == "convolution":
-            weight = _arg(args, kwargs, 1, "weight")
             transposed = "transpose" in raw
-            dilation = _arg(args, kwargs, 7 if transposed else 5, "dilation", 1)
-            attributes = {
-                "kernel": tuple(int(k) for k in weight.shape[2:]),
-                "stride": _tuple(_arg(args, kwargs, 3, "stride", 1), weight.dim() - 2),
-                "dilation": _tuple(dilation, weight.dim() - 2),
-                "weight_shape": tuple(weight.shape),
-                "transposed": transposed,
-            }
+            attributes = _conv_attributes(
+                _arg(args, kwargs, 1, "weight"),
+                _arg(args, kwargs, 3, "stride", 1),
+                _arg(args, kwargs, 7 if transposed else 5, "dilation", 1),
+                transposed,
+            )
         elif name == "linear":
             attributes = {"weight_shape": tuple(_arg(args, kwargs, 1, "weight").shape)}
         elif name in ("max_pool2d", "avg_pool2d"):
-            kernel = _pair(_arg(args, kwargs, 1, "kernel_size"))
-            stride = _arg(args, kwargs, 2, "stride", None)
-            dilation = _arg(args, kwargs, 4, "dilation", 1) if name == "max_pool2d" else 1
-            attributes = {
-                "kernel": kernel,
-                "stride": _pair(stride) if stride else kernel,
-                "dilation": _pair(dilation),
-            }
+            attributes = _pool_attributes(name, args, kwargs)
         elif name == "batch_norm":
             attributes = {
                 "affine": _arg(args, kwargs, 3, "weight", None) is not None,
@@ -307,14 +309,8 @@ class _Tracer:
         name = _ATEN_NAMES.get(packet, packet)
         attributes: dict[str, Any] = {}
         if packet == "convolution":
-            weight = args[1]
-            attributes = {
-                "kernel": tuple(int(k) for k in weight.shape[2:]),
-                "stride": tuple(args[3]),
-                "dilation": tuple(args[5]),
-                "weight_shape": tuple(weight.shape),
-                "transposed": bool(args[6]),
-            }
+            # (input, weight, bias, stride, padding, dilation, transposed, ...)
+            attributes = _conv_attributes(args[1], args[3], args[5], bool(args[6]))
         elif name == "batch_norm":
             # (input, weight, bias, [running_mean, running_var,] training, ...); the
             # no_training variant has no flag
@@ -322,13 +318,8 @@ class _Tracer:
             attributes = {"affine": args[1] is not None, "training": bool(flag)}
         elif name in ("layer_norm", "group_norm"):
             attributes = {"affine": len(args) > 2 and args[2] is not None}
-        elif name == "max_pool2d" or packet == "avg_pool2d":
-            kernel = _pair(args[1])
-            attributes = {
-                "kernel": kernel,
-                "stride": _pair(args[2]) if len(args) > 2 and args[2] else kernel,
-                "dilation": _pair(args[4]) if name == "max_pool2d" and len(args) > 4 else (1, 1),
-            }
+        elif name in ("max_pool2d", "avg_pool2d"):
+            attributes = _pool_attributes(name, args, kwargs)
         elif packet in ("mean", "sum", "amax", "amin") and len(args) > 1 and args[1] is not None:
             rank = args[0].dim()
             dims = {
@@ -336,6 +327,34 @@ class _Tracer:
             }
             attributes = {"global_reduce": rank >= 3 and {rank - 1, rank - 2} <= dims}
         self.record(f"aten::{name}", _tensors(args) + _tensors(kwargs), _tensors(out), **attributes)
+
+
+def _conv_attributes(
+    weight: torch.Tensor, stride: Any, dilation: Any, transposed: bool
+) -> dict[str, Any]:
+    """What the counters read of a convolution, from F.conv*d's or aten::convolution's
+    arguments."""
+    spatial = weight.dim() - 2
+    return {
+        "kernel": tuple(int(k) for k in weight.shape[2:]),
+        "stride": _tuple(stride, spatial),
+        "dilation": _tuple(dilation, spatial),
+        "weight_shape": tuple(weight.shape),
+        "transposed": transposed,
+    }
+
+
+def _pool_attributes(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Kernel, stride and dilation of a pool: F.max_pool2d / F.avg_pool2d and their ATen
+    operators take (input, kernel_size, stride, padding[, dilation]) alike."""
+    kernel = _pair(_arg(args, kwargs, 1, "kernel_size"))
+    stride = _arg(args, kwargs, 2, "stride", None)
+    dilation = _arg(args, kwargs, 4, "dilation", 1) if name == "max_pool2d" else 1
+    return {
+        "kernel": kernel,
+        "stride": _pair(stride) if stride else kernel,
+        "dilation": _pair(dilation),
+    }
 
 
 def _tuple(value: Any, length: int) -> tuple[int, ...]:
@@ -374,16 +393,9 @@ class _Functions(TorchFunctionMode):
         kwargs = kwargs or {}
         raw = getattr(func, "__name__", "")
         name = _FUNCTIONS.get(raw)
-        tracer = self.tracer
-        if name is None or tracer.in_function:
+        if name is None or self.tracer.in_function:
             return func(*args, **kwargs)
-        tracer.in_function += 1
-        try:
-            out = func(*args, **kwargs)
-        finally:
-            tracer.in_function -= 1
-        tracer.record_function(name, raw, args, kwargs, out)
-        return out
+        return self.tracer.call_whole(name, raw, func, args, kwargs)
 
 
 class _Operators(TorchDispatchMode):
@@ -758,14 +770,8 @@ def _whole_attention(tracer: _Tracer) -> Iterator[None]:
     def attention(*args: Any, **kwargs: Any) -> Any:
         if tracer.in_function:
             return original(*args, **kwargs)
-        tracer.in_function += 1
-        try:
-            out = original(*args, **kwargs)
-        finally:
-            tracer.in_function -= 1
         name = "scaled_dot_product_attention"
-        tracer.record_function(name, name, args, kwargs, out)
-        return out
+        return tracer.call_whole(name, name, original, args, kwargs)
 
     functional.scaled_dot_product_attention = attention
     try:
