@@ -130,7 +130,8 @@ def _per_output(factor: int) -> Callable[[OpCall], int]:
     return lambda op: factor * _numel(op.outputs[0].shape) if op.outputs else 0
 
 
-_PRODUCTS: dict[str, Callable[[OpCall], int]] = {
+# Matrix products: operator -> its multiply-adds (a layer's or attention's, by its operands).
+PRODUCTS: dict[str, Callable[[OpCall], int]] = {
     "aten::linear": _linear,
     "aten::matmul": _product,
     "aten::mm": _product,
@@ -159,7 +160,9 @@ FULL_HANDLERS: dict[str, tuple[str, Callable[[OpCall], int]]] = {
 }
 
 
-def _has_weight(op: OpCall) -> bool:
+def has_weight(op: OpCall) -> bool:
+    """Whether a matrix product has an operand computed from weights alone (not the added
+    term of addmm/baddbmm): a layer's work rather than attention."""
     refs = op.inputs[1:3] if op.name in ("aten::addmm", "aten::baddbmm") else op.inputs
     return any(ref.is_state for ref in refs)
 
@@ -168,16 +171,16 @@ def op_macs(op: OpCall) -> int:
     """Multiply-adds of weights: convolutions and products with a weight operand."""
     if op.name == "aten::convolution":
         return _conv(op)
-    formula = _PRODUCTS.get(op.name)
-    return formula(op) if formula is not None and _has_weight(op) else 0
+    formula = PRODUCTS.get(op.name)
+    return formula(op) if formula is not None and has_weight(op) else 0
 
 
 def op_attention_macs(op: OpCall) -> int:
     """Multiply-adds of products of two activations (attention)."""
     if op.name == "aten::scaled_dot_product_attention":
         return _attention(op)
-    formula = _PRODUCTS.get(op.name)
-    return formula(op) if formula is not None and not _has_weight(op) else 0
+    formula = PRODUCTS.get(op.name)
+    return formula(op) if formula is not None and not has_weight(op) else 0
 
 
 def op_full_flops(op: OpCall) -> tuple[str, int] | None:

@@ -21,17 +21,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from resnet_inspect.analyzers.flops import PRODUCTS, has_weight
 from resnet_inspect.analyzers.trace import OpCall, Trace
 
-_PRODUCTS = {
-    "aten::linear",
-    "aten::matmul",
-    "aten::mm",
-    "aten::addmm",
-    "aten::bmm",
-    "aten::baddbmm",
-    "aten::einsum",
-}
 _GLOBAL_POOLS = {"aten::adaptive_avg_pool2d", "aten::adaptive_max_pool2d"}
 
 
@@ -78,11 +70,10 @@ def _step(op: OpCall, fields: dict[int, Field | None]) -> Field | None:
     channels = first.channels
     out_shape = op.outputs[0].shape if op.outputs else ()
     becomes_global = False
-    if op.name in _PRODUCTS:
-        weighted = any(ref.is_state for ref in op.inputs)
+    if op.name in PRODUCTS:
         contracted = first_ref.shape[-1] if first_ref.shape else 0
         # a weight product over the channel axis alone works position by position
-        becomes_global = not weighted or contracted != first.channels
+        becomes_global = not has_weight(op) or contracted != first.channels
         channels = out_shape[-1] if out_shape else None
     elif op.name == "aten::scaled_dot_product_attention" or op.global_reduce:
         becomes_global = True

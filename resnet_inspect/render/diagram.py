@@ -95,6 +95,17 @@ def _block_shortcuts(graph: GraphSection) -> dict[str, str]:
     return result
 
 
+# Group keys of the drawing beside module paths (pages read them back: render/html.py).
+FOLD = "fold_"  # + the first block's path: a folded run of identical blocks
+SKIP = "#skip"  # a shortcut branch's nodes: drawn as one edge, not as nodes
+ADD = "#add"  # a block's residual add and what follows it in the block (the final ReLU)
+
+
+def shortcut_id(add_node: str) -> str:
+    """The SVG ID of a block's shortcut edge, from its + node's ID."""
+    return f"{add_node}-shortcut"
+
+
 def _folds(report: Report, shortcuts: dict[str, str]) -> dict[str, tuple[str, int, list[str]]]:
     """Block path -> (fold key, run length, block names) for runs of identical blocks."""
     blocks = [row for row in report.layers if row.depth == 2 and not row.is_leaf]
@@ -115,7 +126,7 @@ def _folds(report: Report, shortcuts: dict[str, str]) -> dict[str, tuple[str, in
         if len(run) > 1:
             names = [row.name for row in run]
             for row in run:
-                result[row.name] = (f"fold_{names[0]}", len(run), names)
+                result[row.name] = (f"{FOLD}{names[0]}", len(run), names)
         run.clear()
 
     for row in blocks:
@@ -124,10 +135,6 @@ def _folds(report: Report, shortcuts: dict[str, str]) -> dict[str, tuple[str, in
         run.append(row)
     close()
     return result
-
-
-SKIP = "#skip"  # a shortcut branch's nodes: drawn as one edge, not as nodes
-ADD = "#add"  # a block's residual add and what follows it in the block (the final ReLU)
 
 
 def _branch_label(members: list[dict[str, Any]], kind: str) -> str:
@@ -417,7 +424,7 @@ def to_dot(
             dot.edge(
                 node_name(entries[key]),
                 node_name(key + ADD),
-                id=f"{node_name(key + ADD)}-shortcut",
+                id=shortcut_id(node_name(key + ADD)),
                 label=_label(label),
                 style=style,
                 color=SHORTCUT_COLOUR,

@@ -213,15 +213,17 @@ def _diagram_section(
 def node_details(report: Report, node_keys: dict[str, str]) -> dict[str, Any]:
     """What a click on each node of a report's drawing shows: node ID -> {title, fields,
     shortcut (the ID of the block's shortcut edge, highlighted on hover)}."""
+    from resnet_inspect.render.diagram import ADD, FOLD, shortcut_id
+
     rows = {row.name: row for row in report.layers}
     ids = {key: node for node, key in node_keys.items()}
     result: dict[str, Any] = {}
     for node, key in node_keys.items():
-        base = key.removesuffix("#add")
-        name = base.removeprefix("fold_")
+        base = key.removesuffix(ADD)
+        name = base.removeprefix(FOLD)
         row = rows.get(name)
-        shortcut = f"{ids[base + '#add']}-shortcut" if base + "#add" in ids else None
-        if key.endswith("#add"):
+        shortcut = shortcut_id(ids[base + ADD]) if base + ADD in ids else None
+        if key.endswith(ADD):
             result[node] = {
                 "title": f"{name}: residual add",
                 "fields": {"Output": numbers.shape(row.output_shape) if row else ""},
@@ -246,7 +248,7 @@ def node_details(report: Report, node_keys: dict[str, str]) -> dict[str, Any]:
             "Activations made": numbers.size_bytes(row.activation_bytes),
             "Calls": str(row.calls),
         }
-        title = f"{name} (first of a folded run)" if key.startswith("fold_") else name
+        title = f"{name} (first of a folded run)" if key.startswith(FOLD) else name
         result[node] = {
             "title": title,
             "fields": {k: v for k, v in fields.items() if v},
