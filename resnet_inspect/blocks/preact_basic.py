@@ -25,12 +25,10 @@ def forward(self: Any, x: Any) -> Any:
 
 
 def complexity(block: BlockInput) -> tuple[int, int]:
-    """BN over the input (c_in), 3×3 c_in→f1, BN (f1), 3×3 f1→f2; no BN after the last conv."""
-    f1, f2 = block.filters
-    weights = 9 * block.in_channels * f1 + 9 * f1 * f2
-    params = weights + 2 * (block.in_channels + f1) + (f1 + f2 if block.bias else 0)
-    height, width = -(-block.in_size[0] // block.stride), -(-block.in_size[1] // block.stride)
-    return params, weights * height * width
+    """The basic block's convolutions (basic.complexity); its BNs move: one over the input
+    (c_in) instead of one after the last conv (f2)."""
+    params, macs = basic.complexity(block)
+    return params - 2 * block.filters[-1] + 2 * block.in_channels, macs
 
 
 BLOCK = BlockType(

@@ -28,14 +28,10 @@ def forward(self: Any, x: Any) -> Any:
 
 
 def complexity(block: BlockInput) -> tuple[int, int]:
-    """BN (c_in), 1×1 c_in→f1, BN (f1), grouped 3×3 f1→f2, BN (f2), 1×1 f2→f3."""
-    f1, f2, f3 = block.filters
-    reduce, rest = block.in_channels * f1, 9 * f1 * f2 // block.groups + f2 * f3
-    bns = 2 * (block.in_channels + f1 + f2)
-    params = reduce + rest + bns + (f1 + f2 + f3 if block.bias else 0)
-    height, width = -(-block.in_size[0] // block.stride), -(-block.in_size[1] // block.stride)
-    first = block.in_size[0] * block.in_size[1] if block.stride_on == "3x3" else height * width
-    return params, reduce * first + rest * height * width
+    """The bottleneck's convolutions (bottleneck.complexity); its BNs move: one over the input
+    (c_in) instead of one after the last 1×1 (f3)."""
+    params, macs = bottleneck.complexity(block)
+    return params - 2 * block.filters[-1] + 2 * block.in_channels, macs
 
 
 BLOCK = BlockType(
