@@ -74,16 +74,19 @@ def summarize(
     check: bool = False,
     fvcore: bool = False,
     graph: bool = False,
+    from_model: bool = False,
 ) -> Report:
-    """The Report of a spec, spec file or preset name, from one pass on the meta device (no
-    weights or activations are allocated).
+    """The Report of a spec, spec file or preset name, from one pass over its planned layers
+    through the block types' forward code (no torch; no weights or activations are allocated).
 
     `input_shape`: "3x224x224", (3, 224, 224), "224x224" (the spec's channels) or a 4-D shape
     whose first number is the batch; default the spec's input. `batch_size`: default 1.
     `dtype`: "float32", "bfloat16" or "float16" (byte sizes). `check`: add the spec's closed-form
     arithmetic beside the model's counts. `fvcore`: count FLOPs with fvcore itself (slower).
     `graph`: keep the data-flow graph, for render_diagram, render_html and html(diagram=True).
-    Raises SpecError (every problem, located) or UsageError."""
+    `from_model`: build the nn.Module on torch's meta device and trace it instead (slower; the
+    same report, as a test holds every preset to). Raises SpecError (every problem, located)
+    or UsageError."""
     from resnet_inspect.pipeline import summarize as _summarize
 
     return _summarize(
@@ -94,6 +97,7 @@ def summarize(
         check=check,
         fvcore=fvcore,
         graph=graph,
+        from_model=from_model,
     )
 
 

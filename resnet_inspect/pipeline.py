@@ -1,39 +1,37 @@
-"""load -> check -> build (on the meta device) -> analyze -> Report."""
+"""load -> check -> one pass -> the ANALYZERS' sections -> Report.
+
+For a spec the pass runs over its plan, without torch (analyzers/plan_pass.py); with
+`from_model`, and for any nn.Module, the model runs on torch's meta device (analyzers/trace.py).
+Both give the same records, so every analyzer below reads one kind of Trace. torch is imported
+only for the model pass, fvcore and latency: a spec's summary never loads it.
+"""
 
 from __future__ import annotations
 
-import copy
 import os
 import platform
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
-
-from resnet_inspect.analyzers import torch_dtype
 from resnet_inspect.analyzers.analytic import check_closed_form
-from resnet_inspect.analyzers.flops import (
-    analyze_flops,
-    count_with_fvcore,
-    op_attention_macs,
-    op_macs,
-)
+from resnet_inspect.analyzers.flops import analyze_flops, op_attention_macs, op_macs
 from resnet_inspect.analyzers.graph import build_graph, shortcut_branches
 from resnet_inspect.analyzers.latency import LatencyOptions, measure_latency
 from resnet_inspect.analyzers.layers import module_rows
 from resnet_inspect.analyzers.memory import analyze_memory
+from resnet_inspect.analyzers.plan_pass import plan_trace
 from resnet_inspect.analyzers.receptive_field import final_field, propagate
-from resnet_inspect.analyzers.trace import Trace, trace_model
-from resnet_inspect.build import build_model
-from resnet_inspect.build.blocks import OptionModule
+from resnet_inspect.analyzers.records import Trace
 from resnet_inspect.errors import UsageError
 from resnet_inspect.inputs import check_channels_first, parse_input_shape, resolve_batch
-from resnet_inspect.report import FlopsSection, LayerRow, Report, StageRow, Totals
+from resnet_inspect.report import FlopsSection, LayerRow, Report, StageRow, Totals, element_bytes
 from resnet_inspect.spec import Spec, load_checked
 from resnet_inspect.version import __version__
+
+if TYPE_CHECKING:
+    from torch import nn
 
 _WEIGHTED = {"Conv1d", "Conv2d", "Conv3d", "Linear"}
 
@@ -58,6 +56,7 @@ def summarize(
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
     graph: bool = False,
+    from_model: bool = False,
 ) -> Report:
     """The Report of a spec, spec file or preset, without allocating weights or activations.
 
@@ -68,6 +67,10 @@ def summarize(
     spec-vs-model comparison; `fvcore` replaces the FLOP section by fvcore's
     own count on real tensors (slower: it builds the weights); `latency` measures the model on
     a device (it builds the weights; `force` allows one larger than half the machine's memory).
+
+    The pass runs the block types' forward code over the planned layers, without torch;
+    `from_model` builds the nn.Module on torch's meta device and traces it instead (slower,
+    the same report: a test holds every preset to it).
     """
     dims, batch = parse_input_shape(input_shape) if input_shape is not None else (None, None)
     batch_size = resolve_batch(batch, batch_size)
@@ -78,19 +81,31 @@ def summarize(
         check_channels_first(dims, spec.input[0], f"{spec.name}'s stem")
         channels, height, width = dims
         spec, plan = load_checked(replace(spec, input=(channels, height, width)))  # re-check
-    model = build_model(spec, device="meta")
-    report = _analyze_copy(
-        model,
-        spec.input,
-        batch_size=batch_size,
-        dtype=dtype,
-        name=spec.name,
-        source=spec.source or spec.name,
-        spec=spec,
-        sections=(*DEFAULT_SECTIONS, "graph") if graph else DEFAULT_SECTIONS,
-    )
+    name, source = spec.name, spec.source or spec.name
+    sections = (*DEFAULT_SECTIONS, "graph") if graph else DEFAULT_SECTIONS
+    if from_model:
+        from resnet_inspect.build import build_model
+
+        model = build_model(spec, device="meta")
+        report = _analyze_copy(
+            model,
+            spec.input,
+            batch_size=batch_size,
+            dtype=dtype,
+            name=name,
+            source=source,
+            spec=spec,
+            sections=sections,
+        )
+    else:
+        trace = plan_trace(plan, batch_size, element_bytes(dtype))
+        report = report_from_trace(
+            trace, spec.input, dtype=dtype, name=name, source=source, spec=spec, sections=sections
+        )
     if check:
         report = replace(report, check=check_closed_form(spec, report.stages, batch_size))
+    if fvcore or latency is not None:
+        from resnet_inspect.build import build_model
     if fvcore:
         report = replace(report, flops=_fvcore_section(build_model(spec), spec.input, batch_size))
     if latency is not None:
@@ -124,6 +139,10 @@ def analyze(
     `input_shape` is [C, H, W] ([H, W] means 3 channels) or [N, C, H, W], as a sequence or text
     such as "3x224x224"; a channels-last shape is refused when the first convolution says how
     many channels the model takes."""
+    import copy
+
+    from torch import nn
+
     dims, batch = parse_input_shape(input_shape)
     batch_size = resolve_batch(batch, batch_size)
     input_shape = dims if len(dims) == 3 else (3, *dims)
@@ -175,6 +194,8 @@ def load_factory(path: str) -> nn.Module:
     UsageError naming the path: the factory is the user's code, not ours."""
     import importlib
 
+    from torch import nn
+
     module_name, _, attribute = path.partition(":")
     if not module_name or not attribute:
         raise UsageError(
@@ -214,6 +235,8 @@ def _failure(err: BaseException) -> str:
 def _fvcore_section(
     model: nn.Module, input_shape: tuple[int, ...], batch_size: int
 ) -> FlopsSection:
+    from resnet_inspect.analyzers.flops import count_with_fvcore
+
     section = count_with_fvcore(model, input_shape)
     # fvcore runs at batch 1; every formula it applies is linear in the batch size.
     return replace(
@@ -235,52 +258,60 @@ def _analyze_copy(
     spec: Spec | None = None,
     sections: tuple[str, ...] = DEFAULT_SECTIONS,
 ) -> Report:
-    """Analyse a model that is ours to change and lives on the meta device: the layer rows,
-    stage rows and totals, and the ANALYZERS' `sections`."""
+    """Analyse a model that is ours to change and lives on the meta device: trace it, then
+    make the report from the trace."""
+    from resnet_inspect.analyzers import torch_dtype
+    from resnet_inspect.analyzers.trace import trace_model
+
     target = torch_dtype(dtype)
     tensors = [*model.parameters(), *model.buffers()]
     if any(t.is_floating_point() and t.dtype != target for t in tensors):
         model = model.to(target)
-    model = model.eval()
-    trace = trace_model(model, input_shape, batch_size)
+    trace = trace_model(model.eval(), input_shape, batch_size)
+    return report_from_trace(
+        trace, input_shape, dtype=dtype, name=name, source=source, spec=spec, sections=sections
+    )
+
+
+def report_from_trace(
+    trace: Trace,
+    input_shape: tuple[int, ...],
+    *,
+    dtype: str,
+    name: str,
+    source: str,
+    spec: Spec | None = None,
+    sections: tuple[str, ...] = DEFAULT_SECTIONS,
+) -> Report:
+    """The layer rows, stage rows and totals, and the ANALYZERS' `sections`, of one pass."""
     after = propagate(trace)
     rows = module_rows(trace, after)
     # Modules on shortcut branches and in block options (an SE gate's 1x1 convs) are off the
     # main path: the paper's depth leaves them out (SE-ResNet-50 is "50").
     branches = shortcut_branches(trace)
-    branches.update(
-        {
-            name: "option"
-            for name, module in model.named_modules()
-            if isinstance(module, OptionModule)
-        }
-    )
+    branches.update({info.name: "option" for info in trace.infos.values() if info.option})
     rows = [
         replace(row, main_path=False)
         if any(row.name == branch or row.name.startswith(branch + ".") for branch in branches)
         else row
         for row in rows
     ]
-    params = list({id(p): p for p in model.parameters()}.values())
-    buffers = [b for b in model.buffers() if b.is_floating_point()]
-    param_count = sum(p.numel() for p in params)
-    trainable = sum(p.numel() for p in params if p.requires_grad)
-    buffer_count = sum(b.numel() for b in buffers)
+    model = trace.infos[""]
     leaves = [row for row in rows if row.is_leaf]
     # every operation counts, also those outside any module (a functional head in forward)
     macs = sum(op_macs(op) for op in trace.ops)
     final = final_field(trace, after)
     element_bytes = trace.element_bytes
     totals = Totals(
-        params=param_count,
-        trainable_params=trainable,
-        non_trainable_params=param_count - trainable,
-        buffers=buffer_count,
-        param_bytes=param_count * element_bytes,
-        buffer_bytes=buffer_count * element_bytes,
+        params=model.params,
+        trainable_params=model.trainable_params,
+        non_trainable_params=model.params - model.trainable_params,
+        buffers=model.buffers,
+        param_bytes=model.params * element_bytes,
+        buffer_bytes=model.buffers * element_bytes,
         macs=macs,
         flops=2 * macs,
-        keras_total_params=param_count + buffer_count,
+        keras_total_params=model.params + model.buffers,
         weighted_layers=sum(1 for row in leaves if row.type in _WEIGHTED),
         depth=sum(1 for row in leaves if row.type in _WEIGHTED and row.main_path),
         receptive_field=("global" if final.global_from else final.size) if final else None,
@@ -289,15 +320,13 @@ def _analyze_copy(
         global_from=final.global_from if final else None,
         attention_macs=sum(op_attention_macs(op) for op in trace.ops),
         output_shape=list(trace.outputs[0].shape) if trace.outputs else None,
-        conv_weights=sum(
-            m.weight.numel() for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)
-        ),
+        conv_weights=sum(info.conv_weights for info in trace.infos.values()),
     )
     return Report(
         model=name,
         source=source,
         input_shape=list(input_shape),
-        batch_size=batch_size,
+        batch_size=trace.batch_size,
         dtype=dtype,
         layers=rows,
         stages=_stage_rows(rows),
@@ -311,9 +340,23 @@ def _analyze_copy(
 def _environment() -> dict[str, str]:
     return {
         "resnet_inspect": __version__,
-        "torch": torch.__version__,
+        "torch": _torch_version(),
         "python": platform.python_version(),
     }
+
+
+def _torch_version() -> str:
+    """The torch that builds and runs the model, read without importing it when it is not
+    loaded (a spec's summary does not need it)."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return str(torch.__version__)
+    from importlib import metadata
+
+    try:
+        return metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
@@ -356,4 +399,4 @@ def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
     return result
 
 
-__all__ = ["LatencyOptions", "analyze", "load_factory", "summarize"]
+__all__ = ["LatencyOptions", "analyze", "load_factory", "report_from_trace", "summarize"]

@@ -8,12 +8,23 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from resnet_inspect.errors import UsageError
+
 # 2: `graph` is null unless a diagram asks for it. 3: totals.attention_macs, output_shape,
 # local_receptive_field, global_from; totals.receptive_field may be "global".
 REPORT_VERSION = 3
-# Element types a report can be made for (byte sizes) and latency can run in; torch's dtype of
-# the same name is used (analyzers.torch_dtype).
-DTYPES = ("float32", "bfloat16", "float16")
+# Element types a report can be made for and latency can run in, with their size in bytes;
+# torch's dtype of the same name is used where torch runs (analyzers.torch_dtype).
+DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
+DTYPES = tuple(DTYPE_BYTES)
+
+
+def element_bytes(dtype: str) -> int:
+    """Bytes per element of one of DTYPES; a UsageError naming them otherwise."""
+    if dtype not in DTYPE_BYTES:
+        raise UsageError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    return DTYPE_BYTES[dtype]
+
 
 FULL_CONVENTION = (
     "full = fvcore's convention, with fvcore's handler table: one multiply-add counts 1 for conv "
@@ -152,7 +163,8 @@ class CheckRow:
 
 @dataclass(frozen=True)
 class CheckSection:
-    """The spec's closed-form arithmetic against the built model, stage by stage."""
+    """The spec's closed-form arithmetic against the model counted layer by layer, stage by
+    stage."""
 
     ok: bool
     stages: list[CheckRow]

@@ -1,5 +1,6 @@
 """Property-based fuzzing: spec structures and mutated example files never crash resnet-inspect;
-every valid spec builds, runs, and its analytic and measured numbers agree."""
+every valid spec builds and runs, its plan's pass agrees with the built model's meta pass, and
+its closed-form, counted and measured (FlopCounterMode on the real forward) numbers agree."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import torch
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from torch.utils.flop_counter import FlopCounterMode
 
 from conftest import ROOT
 from resnet_inspect import build_model, summarize
+from resnet_inspect.blocks import BLOCKS
 from resnet_inspect.errors import SpecError
 from resnet_inspect.spec import load_checked
 
@@ -90,9 +93,10 @@ spec_dict = st.fixed_dictionaries(
 
 @st.composite
 def plausible_spec(draw) -> dict:
-    """Specs that are mostly valid: filters match the block type, no junk values."""
-    block = draw(st.sampled_from(["basic", "bottleneck"]))
-    count = 2 if block == "basic" else 3
+    """Specs that are mostly valid: filters match the block type, no junk values; every block
+    type of the registry, every shortcut option, sometimes a block option (SE)."""
+    block = draw(st.sampled_from(sorted(BLOCKS)))
+    count = BLOCKS[block].filters
     stages = [
         {
             "filters": draw(st.lists(widths, min_size=count, max_size=count)),
@@ -101,7 +105,7 @@ def plausible_spec(draw) -> dict:
         }
         for _ in range(draw(st.integers(1, 3)))
     ]
-    return {
+    spec = {
         "input": [draw(st.integers(1, 4)), draw(st.integers(8, 40)), draw(st.integers(8, 40))],
         "stem": draw(
             st.lists(
@@ -116,12 +120,15 @@ def plausible_spec(draw) -> dict:
         ),
         "block": block,
         "stages": stages,
-        "shortcut": draw(st.sampled_from(["A", "B", "C", "none"])),
+        "shortcut": draw(st.sampled_from(["A", "B", "C", "D", "none"])),
         "stride_on": draw(st.sampled_from(["1x1", "3x3"])),
-        "groups": draw(st.sampled_from([1, 2])) if block == "bottleneck" else 1,
+        "groups": draw(st.sampled_from([1, 2])) if BLOCKS[block].grouped else 1,
         "bias": draw(st.booleans()),
         "head": draw(st.sampled_from(["none", {"classes": 5}, {"pool": "max", "classes": 3}])),
     }
+    if draw(st.booleans()):
+        spec["se"] = {"reduction": draw(st.integers(1, 8)), "divisor": draw(st.integers(1, 4))}
+    return spec
 
 
 def load_text(text: str):
@@ -162,12 +169,15 @@ def test_every_valid_spec_builds_runs_and_agrees(value):
         return
     report = summarize(spec, check=True, batch_size=2)
     assert report.check.ok, report.check
+    # the plan's pass gives what the built model's meta pass gives, field by field
+    assert report.to_json() == summarize(spec, check=True, batch_size=2, from_model=True).to_json()
     model = build_model(spec).eval()
     assert sum(p.numel() for p in model.parameters()) == report.totals.params
-    with torch.no_grad():
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
         out = model(torch.zeros(2, *spec.input))
     top = [row for row in report.layers if row.depth == 1]
-    assert list(out.shape) == top[-1].output_shape
+    assert list(out.shape) == top[-1].output_shape == report.totals.output_shape
+    assert counter.get_total_flops() == 2 * report.totals.macs
 
 
 EXAMPLES = [path.read_text() for path in sorted((ROOT / "examples").rglob("*.yaml"))]

@@ -2,7 +2,8 @@
 paper's and pycls's `complexity()` way. Each block type and option states its own arithmetic
 (`complexity` in resnet_inspect/blocks/); the stem, shortcuts and head are counted here. None
 of it reads the layer plan the builder turns into modules, so a wrong plan (a layer missing,
-a stride in the wrong place) shows as a mismatch against the built model. No torch.
+a stride in the wrong place) shows as a mismatch against the model counted layer by layer
+(the pass over the plan, or over the built model with from_model). No torch.
 """
 
 from __future__ import annotations

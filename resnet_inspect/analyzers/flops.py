@@ -24,13 +24,14 @@ import math
 import warnings
 from collections import Counter
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
-
-from resnet_inspect.analyzers.trace import OpCall, Trace
+from resnet_inspect.analyzers.records import OpCall, Trace
 from resnet_inspect.errors import AnalysisError, UsageError
 from resnet_inspect.report import FlopsSection
+
+if TYPE_CHECKING:
+    from torch import nn
 
 FULL_ENGINE = "fvcore's convention (resnet-inspect's count on the meta pass)"
 
@@ -213,6 +214,8 @@ def count_with_fvcore(model: nn.Module, input_shape: tuple[int, ...]) -> FlopsSe
     `model` must be the caller's copy on the CPU (see pipeline). Returns the same keys as
     `analyze_flops` plus `by_module`.
     """
+    import torch
+
     try:
         with warnings.catch_warnings():  # fvcore scripts a function with torch.jit at import
             warnings.simplefilter("ignore", DeprecationWarning)

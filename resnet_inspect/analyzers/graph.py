@@ -4,19 +4,16 @@ from one to another, with its shape. Edges that belong to a shortcut are marked:
 operand of a residual add, and everything inside a shortcut branch.
 
 Shortcut branches are found from the model, never from module names: a module that is a
-build.Shortcut says its kind (projection, zero-pad); in any other model, the module (a child of
-the block) that computes the second operand of a residual add, when both operands are computed
-inside the block, is a branch."""
+build.Shortcut says its kind (projection, zero-pad; ModuleInfo.shortcut); in any other model,
+the module (a child of the block) that computes the second operand of a residual add, when both
+operands are computed inside the block, is a branch. No torch."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from torch import nn
-
 from resnet_inspect.analyzers.flops import op_macs
-from resnet_inspect.analyzers.trace import Trace
-from resnet_inspect.build import Shortcut
+from resnet_inspect.analyzers.records import Trace
 from resnet_inspect.report import GraphSection
 
 _ADDS = {"aten::add", "aten::add_"}
@@ -35,9 +32,9 @@ def _inside(path: str, parent: str) -> bool:
 def shortcut_branches(trace: Trace) -> dict[str, str]:
     """Module path of every shortcut branch -> its label ("projection 1×1", "zero-pad")."""
     branches = {
-        name: SHORTCUT_LABELS.get(call.module.kind, call.module.kind)
-        for name, call in trace.modules.items()
-        if isinstance(call.module, Shortcut)
+        name: SHORTCUT_LABELS.get(kind, kind)
+        for name in trace.modules
+        if (kind := trace.infos[name].shortcut) is not None
     }
     writer: dict[int, str] = {}  # storage -> module of the op that last wrote it
     for op in trace.ops:
@@ -87,21 +84,21 @@ def build_graph(trace: Trace) -> GraphSection:
     writer: dict[int, int] = {trace.input.key: 0}  # storage -> node that last wrote it
     seen_params: set[str] = set()
     for op in trace.ops:
-        call = trace.modules.get(op.module)
-        module = call.module if call is not None and op.synthetic else None
+        info = trace.infos.get(op.module) if op.module in trace.modules else None
+        layer = info if info is not None and op.synthetic else None
         node_id = len(nodes)
         params = 0
-        if module is not None and op.module not in seen_params:
+        if layer is not None and op.module not in seen_params:
             seen_params.add(op.module)
-            params = sum(p.numel() for p in module.parameters(recurse=False))
+            params = layer.own_params
         node = {
             "id": node_id,
-            "kind": "layer" if module is not None else "op",
+            "kind": "layer" if layer is not None else "op",
             "module": op.module,
-            "type": type(module).__name__ if module is not None else op.name.removeprefix("aten::"),
+            "type": layer.type if layer is not None else op.name.removeprefix("aten::"),
             "kernel": list(op.kernel) if op.kernel and op.name != "aten::constant_pad_nd" else None,
             "stride": list(op.stride) if op.stride else None,
-            "groups": getattr(module, "groups", None) if isinstance(module, nn.Conv2d) else None,
+            "groups": layer.groups if layer is not None and layer.is_conv2d else None,
             "params": params,
             "macs": op_macs(op),
             "output_shape": list(op.outputs[0].shape[1:]) if op.outputs else [],

@@ -30,14 +30,15 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from resnet_inspect.analyzers import torch_dtype
 from resnet_inspect.errors import AnalysisError, DeviceError, UsageError
 from resnet_inspect.report import LatencySection
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 # Dense peak TFLOP/s (no sparsity) for bfloat16/float16 and float32 (TF32 tensor cores where
 # the card has them), from the vendors' data sheets, keyed by the exact name that
@@ -88,6 +89,8 @@ class LatencyOptions:
 def resolve_device(name: str) -> torch.device:
     """The torch device, or a DeviceError (exit code 2) saying why it cannot be used. Answers
     at once where CUDA cannot be there (a CPU-only torch, no NVIDIA driver)."""
+    import torch
+
     if not _DEVICE_NAME.fullmatch(name):
         close = difflib.get_close_matches(name.lower(), ["cpu", "cuda", "mps"], n=1, cutoff=0.3)
         guess = {"gpu": "cuda", "nvidia": "cuda", "apple": "mps"}.get(name.lower())
@@ -119,6 +122,8 @@ def resolve_device(name: str) -> torch.device:
 
 
 def device_name(device: torch.device) -> str:
+    import torch
+
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
@@ -199,12 +204,16 @@ class _Timer:
         self.device = device
 
     def sync(self) -> None:
+        import torch
+
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
         elif self.device.type == "mps":
             torch.mps.synchronize()
 
     def time(self, fn: Callable[[], Any]) -> float:
+        import torch
+
         if self.device.type == "cuda":
             start, end = (torch.cuda.Event(enable_timing=True) for _ in range(2))
             start.record()
@@ -220,6 +229,8 @@ class _Timer:
 
 
 def _is_oom(err: BaseException) -> bool:
+    import torch
+
     if isinstance(err, (MemoryError, torch.cuda.OutOfMemoryError)):
         return True
     text = str(err).lower()
@@ -229,6 +240,8 @@ def _is_oom(err: BaseException) -> bool:
 
 
 def _prepare(model: nn.Module, device: torch.device, options: LatencyOptions) -> nn.Module:
+    import torch
+
     model = model.to(device=device, dtype=torch_dtype(options.dtype)).eval()
     if options.channels_last:
         model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
@@ -237,6 +250,8 @@ def _prepare(model: nn.Module, device: torch.device, options: LatencyOptions) ->
 
 def _runner(model: nn.Module, x: torch.Tensor, options: LatencyOptions) -> Callable[[], Any]:
     """The callable that is timed: eager, compiled, or a replayed CUDA graph."""
+    import torch
+
     forward: Callable[[torch.Tensor], Any] = model
     if options.compile_mode is not None:
         forward = torch.compile(model, mode=options.compile_mode)
@@ -274,6 +289,8 @@ def _breakdown(
     same number of iterations (at least `iters`, and `min_time_s`) after the same warm-up. The
     iteration whose whole is the median is split by module; `other` is the time between
     modules (e.g. flatten); `whole model` is that median."""
+    import torch
+
     children = list(model.named_children())
     marks: list[tuple[str, str, Any]] = []
     on_cuda = x.device.type == "cuda"
@@ -342,6 +359,8 @@ def measure_latency(
 ) -> LatencySection:
     """The `latency` section. `make_model` builds a fresh CPU model (real weights);
     `progress(done, total)` is called after each batch size."""
+    import torch
+
     device = resolve_device(options.device)
     if options.cuda_graphs and device.type != "cuda":
         raise UsageError("--cuda-graphs needs --device cuda")

@@ -6,21 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 
-from torch import nn
-
 from resnet_inspect.analyzers.flops import op_attention_macs, op_full_flops, op_macs
 from resnet_inspect.analyzers.memory import allocations
 from resnet_inspect.analyzers.receptive_field import Field
-from resnet_inspect.analyzers.trace import ModuleCall, Trace
+from resnet_inspect.analyzers.records import ModuleCall, ModuleInfo, Trace
 from resnet_inspect.report import LayerRow
-
-
-def _pair(value: object) -> list[int] | None:
-    if value is None:
-        return None
-    if isinstance(value, int):
-        return [value, value]
-    return [int(v) for v in value]  # type: ignore[attr-defined]
 
 
 def _field_at_output(call: ModuleCall, trace: Trace, after: list[Field | None]) -> Field | None:
@@ -31,39 +21,22 @@ def _field_at_output(call: ModuleCall, trace: Trace, after: list[Field | None]) 
     return None
 
 
-def _ran(
-    trace: Trace, named: dict[str, nn.Module]
-) -> list[tuple[str, nn.Module, ModuleCall | None]]:
+def _ran(trace: Trace) -> list[tuple[ModuleInfo, ModuleCall | None]]:
     """Every module that ran, in the order first entered, each preceded by the containers it
     belongs to that were never called themselves (an nn.ModuleList the forward loops over):
     their rows sum what ran inside them."""
-    order: list[tuple[str, nn.Module, ModuleCall | None]] = []
+    order: list[tuple[ModuleInfo, ModuleCall | None]] = []
     seen: set[str] = set()
+    infos = trace.infos
     for name, call in trace.modules.items():
         parts = name.split(".")
         for end in range(1, len(parts)):
             prefix = ".".join(parts[:end])
-            if prefix not in trace.modules and prefix not in seen and prefix in named:
+            if prefix not in trace.modules and prefix not in seen and prefix in infos:
                 seen.add(prefix)
-                order.append((prefix, named[prefix], None))
-        order.append((name, call.module, call))
+                order.append((infos[prefix], None))
+        order.append((infos[name], call))
     return order
-
-
-def _parameters_below(named: dict[str, nn.Module]) -> dict[str, dict[int, nn.Parameter]]:
-    """Module name -> its parameters and those of every module below it, each once (a weight
-    shared by two children counts once), in one walk instead of one per row."""
-    below: dict[str, dict[int, nn.Parameter]] = defaultdict(dict)
-    for name, module in named.items():
-        own = [p for p in module._parameters.values() if p is not None]
-        if not own:
-            continue
-        parts = name.split(".") if name else []
-        for end in range(len(parts) + 1):
-            prefix = ".".join(parts[:end])
-            for parameter in own:
-                below[prefix][id(parameter)] = parameter
-    return below
 
 
 def module_rows(trace: Trace, after: list[Field | None]) -> list[LayerRow]:
@@ -91,28 +64,24 @@ def module_rows(trace: Trace, after: list[Field | None]) -> list[LayerRow]:
             activation[prefix] += new_bytes
 
     rows = []
-    named = dict(trace.model.named_modules()) if trace.model is not None else {}
-    owned = _parameters_below(named)
-    for name, module, call in _ran(trace, named):
-        is_leaf = not module._modules
-        parameters = owned.get(name, {}).values()
+    for info, call in _ran(trace):
+        name = info.name
         field = _field_at_output(call, trace, after) if call is not None else None
-        output_shape = call.output_shape if call is not None else []
         rows.append(
             LayerRow(
                 name=name,
-                type=type(module).__name__,
+                type=info.type,
                 depth=name.count(".") + 1,
                 stage=name.split(".")[0],
-                is_leaf=is_leaf,
-                output_shape=output_shape,
-                params=sum(p.numel() for p in parameters),
-                trainable_params=sum(p.numel() for p in parameters if p.requires_grad),
+                is_leaf=info.is_leaf,
+                output_shape=call.output_shape if call is not None else [],
+                params=info.params,
+                trainable_params=info.trainable_params,
                 macs=macs[name],
                 attention_macs=attention[name],
-                kernel=_pair(getattr(module, "kernel_size", None)) if is_leaf else None,
-                stride=_pair(getattr(module, "stride", None)) if is_leaf else None,
-                groups=getattr(module, "groups", None) if is_leaf else None,
+                kernel=info.kernel,
+                stride=info.stride,
+                groups=info.groups,
                 calls=call.calls if call is not None else 0,
                 full_flops=full[name],
                 activation_bytes=activation[name],

@@ -13,7 +13,7 @@ no convolution workspaces):
 
 from __future__ import annotations
 
-from resnet_inspect.analyzers.trace import OpCall, Trace
+from resnet_inspect.analyzers.records import OpCall, Trace
 from resnet_inspect.report import MemorySection
 
 # What autograd keeps for backward, per operation. Unknown operations are assumed to save their

@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 
 from resnet_inspect.analyzers.flops import PRODUCTS, has_weight
-from resnet_inspect.analyzers.trace import OpCall, Trace
+from resnet_inspect.analyzers.records import OpCall, Trace
 
 _GLOBAL_POOLS = {"aten::adaptive_avg_pool2d", "aten::adaptive_max_pool2d"}
 

@@ -36,9 +36,7 @@ functional code runs its real forward on meta tensors.
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -46,62 +44,17 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from resnet_inspect.analyzers.records import (
+    ModuleCall,
+    ModuleInfo,
+    OpCall,
+    TensorRef,
+    Trace,
+    pair,
+)
+from resnet_inspect.build import Shortcut
+from resnet_inspect.build.blocks import OptionModule
 from resnet_inspect.errors import AnalysisError
-
-
-@dataclass(frozen=True)
-class TensorRef:
-    """A tensor seen in the pass: its storage (identity), shape and storage size in bytes."""
-
-    key: int
-    shape: tuple[int, ...]
-    nbytes: int
-    # Not computed from the input: a parameter, a buffer, or a tensor made from them alone.
-    is_state: bool = False
-
-
-@dataclass
-class OpCall:
-    """One operation: aten name ("aten::convolution"), the innermost module that ran it, its
-    tensors, and the hyper-parameters the counters need."""
-
-    name: str
-    module: str
-    inputs: list[TensorRef]
-    outputs: list[TensorRef]
-    kernel: tuple[int, ...] | None = None
-    stride: tuple[int, ...] | None = None
-    dilation: tuple[int, ...] = (1, 1)
-    weight_shape: tuple[int, ...] | None = None
-    affine: bool = False
-    synthetic: bool = False  # recorded from a layer's hyper-parameters, not from dispatch
-    transposed: bool = False  # a transposed convolution
-    training: bool = False  # a batch norm that uses the batch's statistics
-    equation: str | None = None  # an einsum's equation
-    global_reduce: bool = False  # a reduction over every spatial position (mean over H, W)
-
-
-@dataclass
-class ModuleCall:
-    name: str
-    module: nn.Module
-    calls: int = 0
-    output_shape: list[int] = field(default_factory=list)
-    output_key: int | None = None  # storage of the first call's output
-    first_op: int = 0  # ops[first_op:first_end] ran inside the module's first call
-    first_end: int = 0
-
-
-@dataclass
-class Trace:
-    modules: dict[str, ModuleCall]  # in order of first call (pre-order)
-    ops: list[OpCall]
-    input: TensorRef
-    outputs: list[TensorRef]
-    batch_size: int
-    element_bytes: int
-    model: nn.Module | None = None  # the model that ran (its never-called containers too)
-
 
 # ATen operators that only reinterpret memory, make new tensors or read metadata: no arithmetic,
 # and the data flow follows the storage they share.
@@ -681,7 +634,7 @@ def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int)
     def pre_hook_for(name: str):  # noqa: ANN202 - torch hook signature
         def pre_hook(module: nn.Module, _inputs: Any) -> None:
             if name not in calls:
-                calls[name] = ModuleCall(name, module, first_op=len(tracer.ops))
+                calls[name] = ModuleCall(name, first_op=len(tracer.ops))
             tracer.stack.append(name)
 
         return pre_hook
@@ -752,8 +705,51 @@ def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int)
         outputs=[tracer.ref(t) for t in _tensors(output)],
         batch_size=batch_size,
         element_bytes=torch.empty((), dtype=dtype).element_size(),
-        model=model,
+        infos=module_infos(model),
     )
+
+
+def module_infos(model: nn.Module) -> dict[str, ModuleInfo]:
+    """What the analyzers need of every module, in one walk: parameters below each module
+    (a weight shared by two children counts once), kernel, stride and groups of the leaves,
+    and what our own modules declare (a build.Shortcut's kind, a block option's child)."""
+    named = dict(model.named_modules())
+    below: dict[str, dict[int, nn.Parameter]] = {name: {} for name in named}
+    for name, module in named.items():
+        own = [p for p in module._parameters.values() if p is not None]
+        if not own:
+            continue
+        parts = name.split(".") if name else []
+        for end in range(len(parts) + 1):
+            found = below.get(".".join(parts[:end]))
+            if found is not None:
+                for parameter in own:
+                    found[id(parameter)] = parameter
+    buffers = sum(b.numel() for b in model.buffers() if b.is_floating_point())
+    infos = {}
+    for name, module in named.items():
+        is_leaf = not module._modules
+        parameters = below[name].values()
+        weight = getattr(module, "weight", None)
+        infos[name] = ModuleInfo(
+            name=name,
+            type=type(module).__name__,
+            is_leaf=is_leaf,
+            params=sum(p.numel() for p in parameters),
+            trainable_params=sum(p.numel() for p in parameters if p.requires_grad),
+            own_params=sum(p.numel() for p in module.parameters(recurse=False)),
+            buffers=buffers if not name else 0,
+            kernel=pair(getattr(module, "kernel_size", None)) if is_leaf else None,
+            stride=pair(getattr(module, "stride", None)) if is_leaf else None,
+            groups=getattr(module, "groups", None) if is_leaf else None,
+            conv_weights=weight.numel()
+            if isinstance(module, nn.modules.conv._ConvNd) and isinstance(weight, torch.Tensor)
+            else 0,
+            is_conv2d=isinstance(module, nn.Conv2d),
+            shortcut=module.kind if isinstance(module, Shortcut) else None,
+            option=isinstance(module, OptionModule),
+        )
+    return infos
 
 
 @contextlib.contextmanager
@@ -788,7 +784,3 @@ def _failure(
     if not where:
         return f"the forward pass failed on input {list(input_shape)}: {first}"
     return f"{where} ({type(modules[where]).__name__}) failed on input {list(input_shape)}: {first}"
-
-
-def numel(shape: tuple[int, ...] | list[int]) -> int:
-    return math.prod(shape)

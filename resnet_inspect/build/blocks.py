@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from resnet_inspect.blocks import BLOCKS, OPTIONS, BlockOption, BlockType
+from resnet_inspect.blocks.forward import add_shortcut
 from resnet_inspect.blocks.layers import LayerPlan
 from resnet_inspect.build.layers import Shortcut, make_layer
 from resnet_inspect.spec.plan import BlockPlan
@@ -76,14 +77,10 @@ class ResidualBlock(nn.Module):
         self.residual = plan.shortcut != "none"
 
     def add_shortcut(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """The block options (an SE gate…) on the main path's output, then + shortcut(x): in
-        place, as torchvision does (also keeps the meta pass fast)."""
-        for name in self.options:
-            out = getattr(self, name)(out)
-        if not self.residual:
-            return out
-        out += x if self.downsample is None else self.downsample(x)
-        return out
+        """The block options on the main path's output, then + shortcut(x), in place
+        (blocks/forward.py, shared with the plan's pass)."""
+        result: torch.Tensor = add_shortcut(self, out, x)
+        return result
 
 
 class OptionModule(nn.Module):

@@ -7,6 +7,7 @@ import os
 import torch
 from torch import nn
 
+from resnet_inspect.blocks.forward import forward_network
 from resnet_inspect.build.blocks import BLOCK_MODULES
 from resnet_inspect.build.layers import make_layer
 from resnet_inspect.errors import BuildError
@@ -34,15 +35,8 @@ class ResNet(nn.Module):
             self.add_module(layer.name, make_layer(layer))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for name in self.stem_names:
-            x = getattr(self, name)(x)
-        for name in self.stage_names:
-            x = getattr(self, name)(x)
-        for name in self.head_names:  # a final BN-ReLU, the global pool, the classifier
-            if name in self.flatten_before:
-                x = torch.flatten(x, 1)
-            x = getattr(self, name)(x)
-        return x
+        out: torch.Tensor = forward_network(self, x)  # blocks/forward.py, shared with the plan
+        return out
 
 
 def init_weights(model: nn.Module) -> None:

@@ -115,9 +115,10 @@ def _report(
     force: bool = False,
     progress: Any = None,
     graph: bool = False,
+    from_model: bool = False,
 ) -> Any:
     """The Report of a spec or preset, or of the nn.Module that --model names (`graph`: with
-    the data-flow graph, for diagrams and pages)."""
+    the data-flow graph, for diagrams and pages; `from_model`: a spec's built model traced)."""
     from resnet_inspect import pipeline
 
     if model_path is None:
@@ -133,9 +134,12 @@ def _report(
             force=force,
             progress=progress,
             graph=graph,
+            from_model=from_model,
         )
     if check:
         raise UsageError("--check compares a spec with its model; it needs a spec")
+    if from_model:
+        raise UsageError("--from-model traces a spec's built model; --model is always traced")
     return pipeline.analyze(
         pipeline.load_factory(model_path),
         input_text or (3, 224, 224),

@@ -57,7 +57,7 @@ from resnet_inspect.cli.group import cli
 @click.option(
     "--check",
     is_flag=True,
-    help="Hold the built model to closed-form arithmetic on the spec's fields (params and "
+    help="Hold the counted model to closed-form arithmetic on the spec's fields (params and "
     "MACs per stage, written per block type, apart from the layer plan); exit 3 on any "
     "difference.",
 )
@@ -67,6 +67,13 @@ from resnet_inspect.cli.group import cli
     is_flag=True,
     help="Count FLOPs with fvcore itself on real tensors (slower: builds weights; "
     'pip install "resnet-inspect[fvcore]").',
+)
+@click.option(
+    "--from-model",
+    is_flag=True,
+    help="Build the nn.Module on torch's meta device and trace it, instead of running the "
+    "spec's planned layers through the blocks' forward code without torch (slower; the "
+    "same numbers, which a test holds every preset to).",
 )
 @LATENCY_OPTION
 @DEVICE_OPTION
@@ -91,6 +98,7 @@ def summary(
     columns: str | None,
     check: bool,
     use_fvcore: bool,
+    from_model: bool,
     measure: bool,
     device: str,
     output_format: str,
@@ -99,10 +107,12 @@ def summary(
     """Per-layer table: module path, type, kernel/stride, output shape, params, MACs,
     receptive field, activation memory; stage subtotals; totals.
 
-    Shapes, params, FLOPs, memory and receptive fields come from one pass on torch's meta
-    device: no weights or activations are allocated, so any batch size or resolution costs the
-    same. MACs are the multiply-adds of convolution and linear weights (the ResNet paper's
-    "FLOPs"); FLOPs = 2 x MACs; fvcore flops add batch norm and pooling.
+    Shapes, params, FLOPs, memory and receptive fields come from one pass: over the spec's
+    planned layers through the blocks' forward code (a few milliseconds, no torch), or, for
+    --model and --from-model, over the nn.Module on torch's meta device. No weights or
+    activations are allocated, so any batch size or resolution costs the same. MACs are the
+    multiply-adds of convolution and linear weights (the ResNet paper's "FLOPs"); FLOPs = 2 x
+    MACs; fvcore flops add batch norm and pooling.
     """
     from resnet_inspect.inputs import resolve_batch
     from resnet_inspect.render.table import parse_columns
@@ -120,6 +130,7 @@ def summary(
         check=check,
         fvcore=use_fvcore,
         latency=_measure_options(measure, device, batch, dtype),
+        from_model=from_model,
     )
     if output_format == "table" and not output:
         from resnet_inspect.render import render_table
@@ -136,4 +147,6 @@ def summary(
     if report.check is not None and not report.check.ok:
         from resnet_inspect.errors import AnalysisError
 
-        raise AnalysisError("the spec's arithmetic and the built model disagree (see the table)")
+        raise AnalysisError(
+            "the spec's arithmetic and the model's layer-by-layer count disagree (see the table)"
+        )

@@ -1,0 +1,102 @@
+"""What a pass records, and all the analyzers read: the tensors it saw, every operation, every
+module call, and the facts of every module (type, parameters, kernel). No torch.
+
+Two passes make a Trace. trace.py runs any nn.Module on torch's meta device; plan_pass.py runs a
+spec's planned layers through the block types' own forward code, without torch, and records
+what the meta pass records for the built model (a test holds the two to the same report for
+every preset). Everything downstream (rows, FLOPs, memory, receptive field, the graph) reads
+only these records.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TensorRef:
+    """A tensor seen in the pass: its storage (identity), shape and storage size in bytes."""
+
+    key: int
+    shape: tuple[int, ...]
+    nbytes: int
+    # Not computed from the input: a parameter, a buffer, or a tensor made from them alone.
+    is_state: bool = False
+
+
+@dataclass
+class OpCall:
+    """One operation: aten name ("aten::convolution"), the innermost module that ran it, its
+    tensors, and the hyper-parameters the counters need."""
+
+    name: str
+    module: str
+    inputs: list[TensorRef]
+    outputs: list[TensorRef]
+    kernel: tuple[int, ...] | None = None
+    stride: tuple[int, ...] | None = None
+    dilation: tuple[int, ...] = (1, 1)
+    weight_shape: tuple[int, ...] | None = None
+    affine: bool = False
+    synthetic: bool = False  # recorded from a layer's hyper-parameters, not from dispatch
+    transposed: bool = False  # a transposed convolution
+    training: bool = False  # a batch norm that uses the batch's statistics
+    equation: str | None = None  # an einsum's equation
+    global_reduce: bool = False  # a reduction over every spatial position (mean over H, W)
+
+
+@dataclass
+class ModuleCall:
+    """A module that ran: how often, its first call's output, and the operations inside it."""
+
+    name: str
+    calls: int = 0
+    output_shape: list[int] = field(default_factory=list)
+    output_key: int | None = None  # storage of the first call's output
+    first_op: int = 0  # ops[first_op:first_end] ran inside the module's first call
+    first_end: int = 0
+
+
+@dataclass(frozen=True)
+class ModuleInfo:
+    """One module of the model (whether or not it ran), as the analyzers need to know it."""
+
+    name: str  # dotted path, "" for the model itself
+    type: str  # class name: "Conv2d", "Bottleneck"
+    is_leaf: bool
+    params: int  # its parameters and those below it, each once
+    trainable_params: int
+    own_params: int  # its own parameters, not its children's
+    buffers: int  # floating-point buffers, its own and below (BN running statistics)
+    kernel: list[int] | None = None  # a leaf's kernel_size, stride and groups, where it has them
+    stride: list[int] | None = None
+    groups: int | None = None
+    conv_weights: int = 0  # its own convolution weight's elements (no bias)
+    is_conv2d: bool = False
+    shortcut: str | None = None  # a residual block's shortcut module: its kind ("projection")
+    option: bool = False  # a block option's child module (an SE gate): off the main path
+
+
+@dataclass
+class Trace:
+    modules: dict[str, ModuleCall]  # in order of first call (pre-order)
+    ops: list[OpCall]
+    input: TensorRef
+    outputs: list[TensorRef]
+    batch_size: int
+    element_bytes: int
+    infos: dict[str, ModuleInfo]  # every module, the model itself ("") first, never-called too
+
+
+def numel(shape: tuple[int, ...] | list[int]) -> int:
+    return math.prod(shape)
+
+
+def pair(value: object) -> list[int] | None:
+    """A kernel_size or stride as [h, w]: 3 -> [3, 3], (3, 1) -> [3, 1]."""
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return [value, value]
+    return [int(v) for v in value]  # type: ignore[attr-defined]
