@@ -14,23 +14,21 @@ the function of its context:
 - `spreadsheet_text` — CSV text cells: no controls, no formulas (`=HYPERLINK(…)`).
 - `html_text` — HTML text and attribute values.
 
-SafeTable is the rich Table every renderer uses: whatever is added as a plain string passes
-through `terminal_text` and becomes a `Text`.
+SafeTable (render/safe_table.py) is the rich Table every renderer uses: whatever is added to it
+as a plain string passes through `terminal_text` and becomes a `Text`.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from typing import Any
 
 import graphviz
-from rich.table import Table
 from rich.text import Text
 
 # C0 controls (newline and tab included: a name is one line), DEL, C1 controls, and the
 # bidirectional controls that reorder what a terminal shows ("trojan source").
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -40,7 +38,7 @@ def _visible(match: re.Match[str]) -> str:
 
 def terminal_text(text: object) -> str:
     """`text` with every control character replaced by a visible escape (\\x1b, \\u202e)."""
-    return _CONTROL.sub(_visible, str(text))
+    return CONTROL.sub(_visible, str(text))
 
 
 def plain(text: object, style: str = "") -> Text:
@@ -81,27 +79,3 @@ def spreadsheet_text(text: object) -> str:
 def html_text(text: object) -> str:
     """Text or an attribute value for HTML and SVG."""
     return html.escape(terminal_text(text), quote=True)
-
-
-class SafeTable(Table):
-    """A rich Table whose plain-string cells, headers and title are user-safe Text, and whose
-    cells fold rather than being cut."""
-
-    def add_row(self, *renderables: Any, **kwargs: Any) -> None:
-        super().add_row(*[_safe(cell) for cell in renderables], **kwargs)
-
-    def add_column(self, header: Any = "", *args: Any, **kwargs: Any) -> None:
-        # A cell too wide for its column folds onto the next line: rich's default would cut it
-        # to "51,380,…", and a number must never be shortened.
-        kwargs.setdefault("overflow", "fold")
-        super().add_column(_safe(header), *args, **kwargs)
-
-
-def _safe(cell: Any) -> Any:
-    if isinstance(cell, str):
-        return plain(cell)
-    # A Text is ours: its line breaks are kept, any other control character is escaped.
-    if isinstance(cell, Text) and any(_CONTROL.search(line) for line in cell.plain.split("\n")):
-        lines = [terminal_text(line) for line in cell.plain.split("\n")]
-        return Text("\n".join(lines), style=cell.style, justify=cell.justify)
-    return cell

@@ -10,7 +10,8 @@ from rich.text import Text
 
 from resnet_inspect.errors import UsageError
 from resnet_inspect.render import numbers
-from resnet_inspect.render.escape import SafeTable, plain
+from resnet_inspect.render.escape import plain
+from resnet_inspect.render.safe_table import SafeTable
 from resnet_inspect.report import LayerRow, Report, StageRow
 
 CONVENTIONS = ("paper", "full")
@@ -260,7 +261,9 @@ def _totals_panel(report: Report, width: int | None) -> Panel:
 
 
 def _check_table(report: Report) -> Table:
-    table = titled_table("Closed-form arithmetic from the spec vs the built model")
+    table = titled_table(
+        "Closed-form arithmetic from the spec vs the model, counted layer by layer"
+    )
     for column in ("Stage", "Params (spec)", "Params (model)", "MACs (spec)", "MACs (model)", ""):
         table.add_column(column, justify="left" if column == "Stage" else "right")
     for row in report.check.stages if report.check else []:
