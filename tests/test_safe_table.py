@@ -1,8 +1,8 @@
-"""SafeTable's one-pass layout against rich's own: the same terminal output, colours and styles
-included, for the project's tables and for tables made to reach every rule of the layout
-(wide characters, every justification, styled text and spans, edges, grids, empty cells,
-sections, row styles). A spy proves the one-pass layout ran, so no case passes by falling back;
-tables that need wrapping fall back to rich and still match."""
+"""SafeTable's layout against rich's own: the same terminal output, colours and styles included,
+for the project's tables and for tables made to reach every rule of the layout (wide
+characters, every justification, styled text and spans, edges, grids, empty cells, sections,
+row styles, cells that wrap, multi-line cells). A spy proves SafeTable's layout ran, so no case
+passes by handing the whole table to rich."""
 
 from __future__ import annotations
 
@@ -43,14 +43,14 @@ def both(monkeypatch):
 
     def render(renderable, width: int, colour: bool = True) -> tuple[str, str, int]:
         fast = []
-        original = SafeTable._fitting_rows
+        original = SafeTable._rows
 
         def spy(self, *args):
             fast.append(self)
             return original(self, *args)
 
         with monkeypatch.context() as patch:
-            patch.setattr(SafeTable, "_fitting_rows", spy)
+            patch.setattr(SafeTable, "_rows", spy)
             ours = terminal(renderable, width, colour)
         with monkeypatch.context() as patch:
             patch.setattr(SafeTable, "__rich_console__", Table.__rich_console__)
@@ -68,7 +68,7 @@ def test_summary_tables(both, name, depth, width):
     report = summarize(name, batch_size=2, check=True)
     ours, theirs, fast = both(render_table(report, depth, "paper", None, width), width or 1000)
     assert ours == theirs
-    assert fast >= 1  # the layer table, fitted by dropping columns (the check table may wrap)
+    assert fast == 3  # the layer table, the totals grid (its descriptions wrap) and the check
 
 
 @pytest.mark.parametrize("path", ODD_NAMES)
@@ -87,14 +87,18 @@ def test_comparison_tables(both, width, by):
     assert ours == theirs and fast
 
 
-def test_multi_line_cells_fall_back_to_rich(both):
+@pytest.mark.parametrize("width", [60, 200])
+def test_multi_line_cells(both, width):
     reports = [summarize(name) for name in ("resnet18", "resnet50_v1")]
-    ours, theirs, fast = both(render_architecture(reports), 200)
-    assert ours == theirs and fast == 0  # the paper's Table 1 has recipes over several lines
+    ours, theirs, fast = both(render_architecture(reports), width)
+    assert ours == theirs and fast == 1  # the paper's Table 1: recipes over several lines
 
 
-def made_table(**options) -> SafeTable:
-    table = SafeTable(title="Made to reach every rule", **options)
+def made_table(grid: bool = False, **options) -> SafeTable:
+    if grid:
+        table = SafeTable.grid(**options)  # collapsed padding, no box, no header
+    else:
+        table = SafeTable(title="Made to reach every rule", **options)
     table.add_column("left", style="green", header_style="bold magenta")
     table.add_column("right", justify="right")
     table.add_column("centre", justify="center", no_wrap=True)
@@ -116,6 +120,9 @@ def made_table(**options) -> SafeTable:
         {"box": box.SIMPLE, "show_header": False},
         {"box": None, "padding": (0, 2)},
         {"header_style": "underline", "title_justify": "left"},
+        {"row_styles": ["dim", ""], "pad_edge": True, "collapse_padding": True},
+        {"grid": True, "padding": (0, 2)},
+        {"grid": True, "padding": (0, 3, 0, 1), "pad_edge": True},
     ],
 )
 @pytest.mark.parametrize("colour", [True, False])
@@ -124,9 +131,12 @@ def test_every_rule_of_the_layout(both, options, colour):
     assert ours == theirs and fast == 1
 
 
-def test_a_table_too_wide_wraps_as_rich_wraps_it(both):
-    ours, theirs, fast = both(made_table(), 30)
-    assert ours == theirs and fast == 0
+@pytest.mark.parametrize("width", [20, 30, 45])
+@pytest.mark.parametrize("colour", [True, False])
+@pytest.mark.parametrize("grid", [False, True])
+def test_a_table_too_wide_wraps_as_rich_wraps_it(both, width, colour, grid):
+    ours, theirs, fast = both(made_table(grid=grid), width, colour)
+    assert ours == theirs and fast == 1
 
 
 def test_measurement_agrees():
