@@ -8,6 +8,7 @@ only for the model pass, fvcore and latency: a spec's summary never loads it.
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import sys
@@ -285,17 +286,11 @@ def report_from_trace(
 ) -> Report:
     """The layer rows, stage rows and totals, and the ANALYZERS' `sections`, of one pass."""
     after = propagate(trace)
-    rows = module_rows(trace, after)
     # Modules on shortcut branches and in block options (an SE gate's 1x1 convs) are off the
     # main path: the paper's depth leaves them out (SE-ResNet-50 is "50").
-    branches = shortcut_branches(trace)
-    branches.update({info.name: "option" for info in trace.infos.values() if info.option})
-    rows = [
-        replace(row, main_path=False)
-        if any(row.name == branch or row.name.startswith(branch + ".") for branch in branches)
-        else row
-        for row in rows
-    ]
+    branches = set(shortcut_branches(trace))
+    branches.update(info.name for info in trace.infos.values() if info.option)
+    rows = module_rows(trace, after, off_main_path=branches)
     model = trace.infos[""]
     leaves = [row for row in rows if row.is_leaf]
     # every operation counts, also those outside any module (a functional head in forward)
@@ -349,8 +344,11 @@ def _torch_version() -> str:
     """The torch that builds and runs the model, read without importing it when it is not
     loaded (a spec's summary does not need it)."""
     torch = sys.modules.get("torch")
-    if torch is not None:
-        return str(torch.__version__)
+    return str(torch.__version__) if torch is not None else _installed_torch()
+
+
+@functools.cache
+def _installed_torch() -> str:
     from importlib import metadata
 
     try:

@@ -39,8 +39,12 @@ def _ran(trace: Trace) -> list[tuple[ModuleInfo, ModuleCall | None]]:
     return order
 
 
-def module_rows(trace: Trace, after: list[Field | None]) -> list[LayerRow]:
-    """One row per module that ran, in the order the modules were first entered."""
+def module_rows(
+    trace: Trace, after: list[Field | None], off_main_path: set[str] | None = None
+) -> list[LayerRow]:
+    """One row per module that ran, in the order the modules were first entered. Rows in or
+    under a module of `off_main_path` (shortcut branches, block options) are marked so."""
+    off_main_path = off_main_path or set()
     macs: dict[str, int] = defaultdict(int)
     attention: dict[str, int] = defaultdict(int)
     full: dict[str, int] = defaultdict(int)
@@ -67,12 +71,13 @@ def module_rows(trace: Trace, after: list[Field | None]) -> list[LayerRow]:
     for info, call in _ran(trace):
         name = info.name
         field = _field_at_output(call, trace, after) if call is not None else None
+        parts = name.split(".")
         rows.append(
             LayerRow(
                 name=name,
                 type=info.type,
                 depth=name.count(".") + 1,
-                stage=name.split(".")[0],
+                stage=parts[0],
                 is_leaf=info.is_leaf,
                 output_shape=call.output_shape if call is not None else [],
                 params=info.params,
@@ -88,6 +93,11 @@ def module_rows(trace: Trace, after: list[Field | None]) -> list[LayerRow]:
                 receptive_field=field.size if field else None,
                 effective_stride=field.stride if field else None,
                 global_field=bool(field and field.global_from),
+                main_path=not any(
+                    ".".join(parts[:end]) in off_main_path for end in range(1, len(parts) + 1)
+                )
+                if off_main_path
+                else True,
             )
         )
     # a container the forward never called shows its last descendant's output

@@ -63,10 +63,11 @@ class _Tensor:
     """A stand-in activation: a storage key and a shape. The operations the forward code uses
     on tensors (`out += x`, `x * gate`, `x.flatten(1)`) record what torch would run."""
 
-    __slots__ = ("key", "nbytes", "run", "shape")
+    __slots__ = ("key", "nbytes", "ref", "run", "shape")
 
     def __init__(self, run: _Run, key: int, shape: tuple[int, ...], nbytes: int) -> None:
         self.run, self.key, self.shape, self.nbytes = run, key, shape, nbytes
+        self.ref = TensorRef(key, shape, nbytes)  # as the records hold it
 
     def __iadd__(self, other: _Tensor) -> _Tensor:
         if other.shape != self.shape:
@@ -127,8 +128,8 @@ class _Run:
             OpCall(
                 name=name,
                 module=self.stack[-1],
-                inputs=[_ref(t) if isinstance(t, _Tensor) else t for t in inputs],
-                outputs=[_ref(t) for t in outputs],
+                inputs=[t.ref if isinstance(t, _Tensor) else t for t in inputs],
+                outputs=[t.ref for t in outputs],
                 **attributes,
             )
         )
@@ -150,10 +151,6 @@ class _Run:
 
 def _shape(shape: tuple[int, ...]) -> str:
     return "×".join(str(size) for size in shape)
-
-
-def _ref(tensor: _Tensor) -> TensorRef:
-    return TensorRef(tensor.key, tensor.shape, tensor.nbytes)
 
 
 class _Module:
@@ -326,8 +323,8 @@ def plan_trace(plan: NetworkPlan, batch_size: int, element_bytes: int) -> Trace:
     return Trace(
         modules=run.calls,
         ops=run.ops,
-        input=_ref(x),
-        outputs=[_ref(output)],
+        input=x.ref,
+        outputs=[output.ref],
         batch_size=batch_size,
         element_bytes=element_bytes,
         infos=plan_infos(plan),
