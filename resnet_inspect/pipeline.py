@@ -82,27 +82,21 @@ def summarize(
         check_channels_first(dims, spec.input[0], f"{spec.name}'s stem")
         channels, height, width = dims
         spec, plan = load_checked(replace(spec, input=(channels, height, width)))  # re-check
-    name, source = spec.name, spec.source or spec.name
-    sections = (*DEFAULT_SECTIONS, "graph") if graph else DEFAULT_SECTIONS
     if from_model:
         from resnet_inspect.build import build_model
 
-        model = build_model(spec, device="meta")
-        report = _analyze_copy(
-            model,
-            spec.input,
-            batch_size=batch_size,
-            dtype=dtype,
-            name=name,
-            source=source,
-            spec=spec,
-            sections=sections,
-        )
+        trace = _trace_copy(build_model(spec, device="meta"), spec.input, batch_size, dtype)
     else:
         trace = plan_trace(plan, batch_size, element_bytes(dtype))
-        report = report_from_trace(
-            trace, spec.input, dtype=dtype, name=name, source=source, spec=spec, sections=sections
-        )
+    report = report_from_trace(
+        trace,
+        spec.input,
+        dtype=dtype,
+        name=spec.name,
+        source=spec.source or spec.name,
+        spec=spec,
+        sections=(*DEFAULT_SECTIONS, "graph") if graph else DEFAULT_SECTIONS,
+    )
     if check:
         report = replace(report, check=check_closed_form(spec, report.stages, batch_size))
     if fvcore or latency is not None:
@@ -163,10 +157,9 @@ def analyze(
         twin = copy.deepcopy(model, memo)
     except Exception as err:
         raise UsageError(f"cannot copy the model for analysis: {err}") from err
-    report = _analyze_copy(
-        twin,
+    report = report_from_trace(
+        _trace_copy(twin, tuple(input_shape), batch_size, dtype),
         tuple(input_shape),
-        batch_size=batch_size,
         dtype=dtype,
         name=name or type(model).__name__,
         source=type(model).__module__,
@@ -248,19 +241,11 @@ def _fvcore_section(
     )
 
 
-def _analyze_copy(
-    model: nn.Module,
-    input_shape: tuple[int, ...],
-    *,
-    batch_size: int,
-    dtype: str,
-    name: str,
-    source: str,
-    spec: Spec | None = None,
-    sections: tuple[str, ...] = DEFAULT_SECTIONS,
-) -> Report:
-    """Analyse a model that is ours to change and lives on the meta device: trace it, then
-    make the report from the trace."""
+def _trace_copy(
+    model: nn.Module, input_shape: tuple[int, ...], batch_size: int, dtype: str
+) -> Trace:
+    """The meta pass over a model that is ours to change and lives on the meta device, its
+    floating-point tensors in `dtype`."""
     from resnet_inspect.analyzers import torch_dtype
     from resnet_inspect.analyzers.trace import trace_model
 
@@ -268,10 +253,7 @@ def _analyze_copy(
     tensors = [*model.parameters(), *model.buffers()]
     if any(t.is_floating_point() and t.dtype != target for t in tensors):
         model = model.to(target)
-    trace = trace_model(model.eval(), input_shape, batch_size)
-    return report_from_trace(
-        trace, input_shape, dtype=dtype, name=name, source=source, spec=spec, sections=sections
-    )
+    return trace_model(model.eval(), input_shape, batch_size)
 
 
 def report_from_trace(

@@ -45,6 +45,32 @@ def test_no_torch_outside_build_analyzers_pipeline(part):
         assert not any(name.split(".")[0] == "torch" for name in imports_of(path)), path
 
 
+@pytest.mark.parametrize(
+    "module",
+    [
+        "analyzers/__init__.py",
+        "analyzers/records.py",
+        "analyzers/plan_pass.py",
+        "analyzers/layers.py",
+        "analyzers/flops.py",
+        "analyzers/memory.py",
+        "analyzers/receptive_field.py",
+        "analyzers/graph.py",
+        "analyzers/analytic.py",
+        "analyzers/latency.py",
+        "pipeline.py",
+        "comparison.py",
+    ],
+)
+def test_a_specs_analysis_imports_no_torch_at_load(module):
+    # torch only inside the functions that build or run a model (trace.py, build/ are the rest)
+    at_load = imports_of(PACKAGE / module, module_level_only=True)
+    assert not any(name.split(".")[0] == "torch" for name in at_load), module
+    assert "resnet_inspect.analyzers.trace" not in at_load and not any(
+        name.startswith("resnet_inspect.build") for name in at_load
+    ), module
+
+
 def test_render_imports_only_report_and_errors():
     for path in modules_under("render"):
         ours = {n for n in imports_of(path) if n.startswith("resnet_inspect")}

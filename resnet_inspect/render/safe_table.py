@@ -70,23 +70,19 @@ class SafeTable(Table):
         render_options = options.update(
             width=sum(widths) + extra, highlight=self.highlight, height=None
         )
-        if self.title:
-            yield from _annotation(
-                console,
-                render_options,
-                self.title,
-                Style.pick_first(self.title_style, "table.title"),
-                self.title_justify,
-            )
+        yield from self._annotation(console, render_options, "title")
         yield from self._rows(console, render_options, options, cells, widths)
-        if self.caption:
-            yield from _annotation(
-                console,
-                render_options,
-                self.caption,
-                Style.pick_first(self.caption_style, "table.caption"),
-                self.caption_justify,
-            )
+        yield from self._annotation(console, render_options, "caption")
+
+    def _annotation(self, console: Console, options: ConsoleOptions, kind: str) -> RenderResult:
+        """The title or the caption, as rich's Table renders it."""
+        text = getattr(self, kind)
+        if not text:
+            return
+        style = Style.pick_first(getattr(self, f"{kind}_style"), f"table.{kind}")
+        if isinstance(text, str):
+            text = console.render_str(text, style=style, highlight=False)
+        yield from console.render(text, options.update(justify=getattr(self, f"{kind}_justify")))
 
     def _text_cells(self) -> list[list[Text]] | None:
         """Each column's cells, header first, when every one is Text and the table has none of
@@ -332,16 +328,6 @@ def _cell(
     if right:
         segments.append(Segment(" " * right, pad_style))
     return [segments]
-
-
-def _annotation(
-    console: Console, options: ConsoleOptions, text: Any, style: Any, justify: Any
-) -> RenderResult:
-    """A title or caption, as rich's Table renders it."""
-    rendered = (
-        console.render_str(text, style=style, highlight=False) if isinstance(text, str) else text
-    )
-    return console.render(rendered, options=options.update(justify=justify))
 
 
 def _safe(cell: Any) -> Any:
