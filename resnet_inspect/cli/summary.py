@@ -57,9 +57,9 @@ from resnet_inspect.cli.group import cli
 @click.option(
     "--check",
     is_flag=True,
-    help="Hold the counted model to closed-form arithmetic on the spec's fields (params and "
-    "MACs per stage, written per block type, apart from the layer plan); exit 3 on any "
-    "difference.",
+    help="Hold the layer-by-layer count to closed-form arithmetic on the spec's fields "
+    "(params and MACs per stage, written per block type, apart from the layer plan); exit 3 "
+    "on any difference.",
 )
 @click.option(
     "--fvcore",
