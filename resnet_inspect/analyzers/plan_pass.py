@@ -92,7 +92,8 @@ class _Tensor:
     def __getattr__(self, name: str) -> Any:
         raise AnalysisError(
             f"the plan's pass has no stand-in for the tensor operation {name!r} that a block's "
-            "forward uses: summarize(from_model=True) traces the built model instead"
+            "forward uses (add one in analyzers/plan_pass.py); --from-model "
+            "(summarize(from_model=True)) traces the built model instead"
         )
 
 
