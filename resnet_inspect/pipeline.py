@@ -83,9 +83,7 @@ def summarize(
         channels, height, width = dims
         spec, plan = load_checked(replace(spec, input=(channels, height, width)))  # re-check
     if from_model:
-        from resnet_inspect.build import build_model
-
-        trace = _trace_copy(build_model(spec, device="meta"), spec.input, batch_size, dtype)
+        trace = _trace_copy(_built(spec, device="meta"), spec.input, batch_size, dtype)
     else:
         trace = plan_trace(plan, batch_size, element_bytes(dtype))
     report = report_from_trace(
@@ -99,13 +97,11 @@ def summarize(
     )
     if check:
         report = replace(report, check=check_closed_form(spec, report.stages, batch_size))
-    if fvcore or latency is not None:
-        from resnet_inspect.build import build_model
     if fvcore:
-        report = replace(report, flops=_fvcore_section(build_model(spec), spec.input, batch_size))
+        report = replace(report, flops=_fvcore_section(_built(spec), spec.input, batch_size))
     if latency is not None:
         section = measure_latency(
-            lambda: build_model(spec, force=force),
+            lambda: _built(spec, force=force),
             spec.input,
             report.totals.macs // batch_size,
             latency,
@@ -113,6 +109,13 @@ def summarize(
         )
         report = replace(report, latency=section)
     return report
+
+
+def _built(spec: Spec, device: str = "cpu", force: bool = False) -> nn.Module:
+    """The spec's nn.Module; build/ imports torch, so it is loaded only when a model is."""
+    from resnet_inspect.build import build_model
+
+    return build_model(spec, device=device, force=force)
 
 
 def analyze(

@@ -50,7 +50,14 @@ def module_rows(
     full: dict[str, int] = defaultdict(int)
     activation: dict[str, int] = defaultdict(int)
     made = allocations(trace)
-    prefixes: dict[str, list[str]] = {}
+    prefixes: dict[str, list[str]] = {}  # module -> itself and the containers it is in
+
+    def enclosing(name: str) -> list[str]:
+        if name not in prefixes:
+            parts = name.split(".") if name else []
+            prefixes[name] = [".".join(parts[:end]) for end in range(1, len(parts) + 1)]
+        return prefixes[name]
+
     for index, op in enumerate(trace.ops):
         counted = op_full_flops(op)
         new_bytes = sum(
@@ -58,10 +65,7 @@ def module_rows(
         )
         op_mac, op_attention = op_macs(op), op_attention_macs(op)
         op_full = counted[1] if counted else 0
-        if op.module not in prefixes:
-            parts = op.module.split(".") if op.module else []
-            prefixes[op.module] = [".".join(parts[:end]) for end in range(1, len(parts) + 1)]
-        for prefix in prefixes[op.module]:
+        for prefix in enclosing(op.module):
             macs[prefix] += op_mac
             attention[prefix] += op_attention
             full[prefix] += op_full
@@ -71,13 +75,12 @@ def module_rows(
     for info, call in _ran(trace):
         name = info.name
         field = _field_at_output(call, trace, after) if call is not None else None
-        parts = name.split(".")
         rows.append(
             LayerRow(
                 name=name,
                 type=info.type,
                 depth=name.count(".") + 1,
-                stage=parts[0],
+                stage=name.split(".")[0],
                 is_leaf=info.is_leaf,
                 output_shape=call.output_shape if call is not None else [],
                 params=info.params,
@@ -93,11 +96,7 @@ def module_rows(
                 receptive_field=field.size if field else None,
                 effective_stride=field.stride if field else None,
                 global_field=bool(field and field.global_from),
-                main_path=not any(
-                    ".".join(parts[:end]) in off_main_path for end in range(1, len(parts) + 1)
-                )
-                if off_main_path
-                else True,
+                main_path=off_main_path.isdisjoint(enclosing(name)),
             )
         )
     # a container the forward never called shows its last descendant's output

@@ -20,7 +20,6 @@ A forward that uses a tensor operation the stand-ins lack raises AnalysisError n
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from resnet_inspect.analyzers.records import (
@@ -265,15 +264,13 @@ class _Block(_Module):
     def __init__(self, run: _Run, plan: BlockPlan) -> None:
         super().__init__(run, plan.name)
         self.plan = plan
-        children: dict[str, list[LayerPlan]] = {}
+        children = plan.option_layers
         shortcut: list[LayerPlan] = []
         for layer in plan.layers:
-            child, _, rest = layer.name.partition(".")
-            if child in OPTIONS:
-                children.setdefault(child, []).append(replace(layer, name=rest))
-            elif child == "downsample":
+            child = layer.name.partition(".")[0]
+            if child == "downsample":
                 shortcut.append(layer)
-            else:
+            elif child not in children:
                 setattr(self, layer.name, _Layer(run, f"{plan.name}.{layer.name}", layer))
         for key, layers in children.items():
             setattr(self, key, _Option(run, f"{plan.name}.{key}", key, layers))

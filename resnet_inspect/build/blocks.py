@@ -13,7 +13,6 @@ for identity, so the analyzers read what a branch is from the model, never from 
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from typing import TypeVar
 
 import torch
@@ -61,11 +60,7 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, plan: BlockPlan) -> None:
         super().__init__()
-        children: dict[str, list[LayerPlan]] = {}  # option child -> its layers
-        for layer in plan.layers:
-            child, _, rest = layer.name.partition(".")
-            if child in OPTIONS:
-                children.setdefault(child, []).append(replace(layer, name=rest))
+        children = plan.option_layers
         for layer in plan.layers:  # modules in the plan's order, each option where it starts
             child = layer.name.partition(".")[0]
             if child in children and not hasattr(self, child):

@@ -30,6 +30,17 @@ class BlockPlan:
     shortcut: str  # identity | projection | zeropad | none
     layers: tuple[LayerPlan, ...]  # names relative to the block: conv1, bn1, ..., downsample.0
 
+    @property
+    def option_layers(self) -> dict[str, list[LayerPlan]]:
+        """Each block option's child module (`se`) -> its layers, named within the child, in
+        the order the options apply."""
+        children: dict[str, list[LayerPlan]] = {}
+        for layer in self.layers:
+            child, _, rest = layer.name.partition(".")
+            if child in OPTIONS:
+                children.setdefault(child, []).append(replace(layer, name=rest))
+        return children
+
 
 @dataclass(frozen=True)
 class NetworkPlan:
