@@ -8,8 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from resnet_inspect.comparison import compare
-from resnet_inspect.pipeline import summarize
+from resnet_inspect import compare, summarize
 from resnet_inspect.render.diagram import comparison_dot, render_dot, to_dot
 
 FIGURES = Path(__file__).resolve().parent / "figures"

@@ -26,6 +26,8 @@ from resnet_inspect.errors import (
     SpecError,
     UsageError,
 )
+from resnet_inspect.options import LatencyOptions, Options
+from resnet_inspect.plan import Block, BlockOption, LayerKind
 from resnet_inspect.report import Comparison, Report
 from resnet_inspect.spec import Spec, load_spec, preset_names
 from resnet_inspect.version import __version__
@@ -35,16 +37,14 @@ if _typing.TYPE_CHECKING:
 
     from torch import nn
 
-    from resnet_inspect.comparison import compare
-    from resnet_inspect.render.compare import render_comparison
+    from resnet_inspect.render.comparison_table import render_comparison
     from resnet_inspect.render.diagram import render_diagram
     from resnet_inspect.render.html import render_html
     from resnet_inspect.render.table import render_table
 
 # Functions whose modules import torch, rich or graphviz: loaded on first use.
 _LAZY = {
-    "compare": "resnet_inspect.comparison",
-    "render_comparison": "resnet_inspect.render.compare",
+    "render_comparison": "resnet_inspect.render.comparison_table",
     "render_diagram": "resnet_inspect.render.diagram",
     "render_html": "resnet_inspect.render.html",
     "render_table": "resnet_inspect.render.table",
@@ -60,71 +60,74 @@ def build_model(
     state_dict names and initialisation from `seed` (the global random state is untouched).
     A model whose weights need more than half the machine's memory raises BuildError unless
     `force`."""
-    from resnet_inspect.build import build_model as _build
+    from resnet_inspect.model import build_model as _build
 
     return _build(target, seed=seed, device=device, force=force)
 
 
-def summarize(
-    target: str | Spec,
-    *,
-    input_shape: Shape | None = None,
-    batch_size: int | None = None,
-    dtype: str = "float32",
-    check: bool = False,
-    fvcore: bool = False,
-    graph: bool = False,
-    from_model: bool = False,
-) -> Report:
+def summarize(target: str | Spec, options: Options | None = None, **changes: _typing.Any) -> Report:
     """The Report of a spec, spec file or preset name, from one pass over its planned layers
     through the block types' forward code (no torch; no weights or activations are allocated).
 
-    `input_shape`: "3x224x224", (3, 224, 224), "224x224" (the spec's channels) or a 4-D shape
-    whose first number is the batch; default the spec's input. `batch_size`: default 1.
-    `dtype`: "float32", "bfloat16" or "float16" (byte sizes). `check`: add the spec's closed-form
-    arithmetic beside the model's counts. `fvcore`: count FLOPs with fvcore itself (slower).
-    `graph`: keep the data-flow graph, for render_diagram, render_html and html(diagram=True).
-    `from_model`: build the nn.Module on torch's meta device and trace it instead (slower; the
-    same report, as a test holds every preset to). Raises SpecError (every problem, located)
-    or UsageError."""
+    The settings are an Options (`options`) and any of its fields as keywords, which win:
+    `input_shape` ("3x224x224", (3, 224, 224), "224x224" for the spec's channels, or a 4-D
+    shape whose first number is the batch; default the spec's input), `batch_size` (default 1),
+    `dtype` ("float32", "bfloat16" or "float16": byte sizes), `check` (the spec's closed-form
+    arithmetic beside the model's counts), `fvcore` (count FLOPs with fvcore itself; slower),
+    `graph` (keep the data-flow graph, for render_diagram, render_html and html(diagram=True)),
+    `from_model` (build the nn.Module on torch's meta device and trace it instead: slower, the
+    same report, as a test holds every preset to), `latency` (a LatencyOptions). Raises
+    SpecError (every problem, located) or UsageError."""
     from resnet_inspect.pipeline import summarize as _summarize
 
-    return _summarize(
-        target,
-        input_shape=input_shape,
-        batch_size=batch_size,
-        dtype=dtype,
-        check=check,
-        fvcore=fvcore,
-        graph=graph,
-        from_model=from_model,
-    )
+    return _summarize(target, _options(options, changes))
 
 
 def analyze(
     model: nn.Module,
     input_shape: Shape = (3, 224, 224),
-    *,
-    batch_size: int | None = None,
-    dtype: str = "float32",
-    fvcore: bool = False,
-    graph: bool = False,
+    options: Options | None = None,
+    **changes: _typing.Any,
 ) -> Report:
     """The Report of any nn.Module, which is left unchanged (the analysis runs on a meta-device
     copy). `input_shape` as for summarize: (3, 224, 224), "3x224x224" or (1, 3, 224, 224);
-    `graph` as for summarize."""
+    the other settings as for summarize (`batch_size`, `dtype`, `fvcore`, `graph`, `latency`)."""
     from resnet_inspect.pipeline import analyze as _analyze
 
-    return _analyze(
-        model, input_shape, batch_size=batch_size, dtype=dtype, fvcore=fvcore, graph=graph
-    )
+    return _analyze(model, _options(options, {"input_shape": input_shape, **changes}))
+
+
+def compare(
+    targets: list[str],
+    options: Options | None = None,
+    baseline: str | None = None,
+    **changes: _typing.Any,
+) -> Comparison:
+    """Two or more specs, spec files or presets side by side, with what differs from the
+    baseline (the first, or the item whose name or target is `baseline`); the settings as for
+    summarize, the same for every item."""
+    from resnet_inspect.comparison import compare as _compare
+
+    return _compare(targets, _options(options, changes), baseline)
+
+
+def _options(options: Options | None, changes: dict[str, _typing.Any]) -> Options:
+    """`options` with the keyword changes; a keyword that is not a setting is a TypeError."""
+    import dataclasses
+
+    return dataclasses.replace(options or Options(), **changes)
 
 
 __all__ = [
     "AnalysisError",
+    "Block",
+    "BlockOption",
     "BuildError",
     "Comparison",
     "DeviceError",
+    "LatencyOptions",
+    "LayerKind",
+    "Options",
     "RenderError",
     "Report",
     "ResnetInspectError",

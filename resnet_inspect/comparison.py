@@ -6,43 +6,23 @@ Each item is summarised by pipeline.summarize; this module only lines the report
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from resnet_inspect.analyzers.latency import LatencyOptions
 from resnet_inspect.errors import UsageError
+from resnet_inspect.options import Options
 from resnet_inspect.pipeline import summarize
 from resnet_inspect.report import Comparison, Report
 
 
 def compare(
-    targets: list[str],
-    *,
-    input_shape: str | Sequence[int] | None = None,
-    batch_size: int | None = None,
-    dtype: str = "float32",
-    baseline: str | None = None,
-    latency: LatencyOptions | None = None,
-    graph: bool = False,
+    targets: list[str], options: Options | None = None, baseline: str | None = None
 ) -> Comparison:
     """Two or more specs, spec files or presets (networks or single blocks) side by side: each
-    item's Report, and what differs from the baseline (the first, or the item whose name or
-    target is `baseline`) module by module and spec key by key. `input_shape` and
-    `batch_size` as for summarize, the same for every item; `latency` measures each item;
-    `graph` keeps each item's data-flow graph for drawing them side by side."""
+    item's Report, made as `options` say (the same input, batch and dtype for every item;
+    `latency` measures each; `graph` keeps each item's data-flow graph for drawing them side by
+    side), and what differs from the baseline (the first, or the item whose name or target is
+    `baseline`) module by module and spec key by key."""
     if len(targets) < 2:
         raise UsageError("compare needs two or more specs or presets")
-    items = []
-    for target in targets:
-        items.append(
-            summarize(
-                target,
-                input_shape=input_shape,
-                batch_size=batch_size,
-                dtype=dtype,
-                latency=latency,
-                graph=graph,
-            )
-        )
+    items = [summarize(target, options or Options()) for target in targets]
     index = 0
     if baseline is not None:
         names = [item.model for item in items]

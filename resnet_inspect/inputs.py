@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 
 from resnet_inspect.errors import UsageError
-from resnet_inspect.spec.schema import MAX_BATCH_SIZE, MAX_SPATIAL, MAX_WIDTH
+from resnet_inspect.spec.parser import MAX_BATCH_SIZE, MAX_SPATIAL, MAX_WIDTH
 
 _EXAMPLE = "e.g. 3x224x224, 224x224 (the spec's channels) or 8x3x224x224 (with the batch)"
 

@@ -12,21 +12,23 @@ import functools
 import os
 import platform
 import sys
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from resnet_inspect.analyzers.analytic import check_closed_form
 from resnet_inspect.analyzers.flops import analyze_flops, op_attention_macs, op_macs
 from resnet_inspect.analyzers.graph import build_graph, shortcut_branches
-from resnet_inspect.analyzers.latency import LatencyOptions, measure_latency
-from resnet_inspect.analyzers.layers import module_rows
 from resnet_inspect.analyzers.memory import analyze_memory
-from resnet_inspect.analyzers.plan_pass import plan_trace
+from resnet_inspect.analyzers.plan_pass import StandInError, plan_trace
 from resnet_inspect.analyzers.receptive_field import final_field, propagate
 from resnet_inspect.analyzers.records import Trace
+from resnet_inspect.analyzers.rows import module_rows
 from resnet_inspect.errors import UsageError
+from resnet_inspect.experiments.timing import measure_latency
 from resnet_inspect.inputs import check_channels_first, parse_input_shape, resolve_batch
+from resnet_inspect.options import Options
 from resnet_inspect.report import FlopsSection, LayerRow, Report, StageRow, Totals, element_bytes
 from resnet_inspect.spec import Spec, load_checked
 from resnet_inspect.version import __version__
@@ -35,6 +37,12 @@ if TYPE_CHECKING:
     from torch import nn
 
 _WEIGHTED = {"Conv1d", "Conv2d", "Conv3d", "Linear"}
+
+
+class FellBack(UserWarning):
+    """The plan's pass could not run a block's forward on its stand-ins (an operation they do
+    not model); the report was made by tracing the built model instead (one line)."""
+
 
 # The report sections made from the trace beside the rows and totals: name -> analyzer.
 ANALYZERS: dict[str, Callable[[Trace, Totals], Any]] = {
@@ -47,34 +55,20 @@ DEFAULT_SECTIONS = ("flops", "memory")
 
 def summarize(
     target: str | os.PathLike[str] | Spec,
-    *,
-    input_shape: str | Sequence[int] | None = None,
-    batch_size: int | None = None,
-    dtype: str = "float32",
-    check: bool = False,
-    fvcore: bool = False,
-    latency: LatencyOptions | None = None,
-    force: bool = False,
+    options: Options | None = None,
     progress: Callable[[int, int], None] | None = None,
-    graph: bool = False,
-    from_model: bool = False,
 ) -> Report:
-    """The Report of a spec, spec file or preset, without allocating weights or activations.
-
-    `input_shape` is [C, H, W], [H, W] to keep the spec's channels, or [N, C, H, W] (the batch
-    then comes from it), as a sequence or text such as "3x224x224"; a channels-last shape is
-    refused with a hint. `batch_size` defaults to 1. `graph` adds the data-flow graph that
-    diagrams and pages draw (left out otherwise: it is most of the JSON). `check` adds the
-    spec-vs-model comparison; `fvcore` replaces the FLOP section by fvcore's
-    own count on real tensors (slower: it builds the weights); `latency` measures the model on
-    a device (it builds the weights; `force` allows one larger than half the machine's memory).
-
-    The pass runs the block types' forward code over the planned layers, without torch;
-    `from_model` builds the nn.Module on torch's meta device and traces it instead (slower,
-    the same report: a test holds every preset to it).
-    """
-    dims, batch = parse_input_shape(input_shape) if input_shape is not None else (None, None)
-    batch_size = resolve_batch(batch, batch_size)
+    """The Report of a spec, spec file or preset, without allocating weights or activations,
+    made as `options` say (options.py). The pass runs the block types' forward code over the
+    planned layers, without torch; `options.from_model` builds the nn.Module on torch's meta
+    device and traces it instead (slower, the same report: a test holds every preset to it).
+    A forward the plan's stand-ins cannot run falls back to the traced model, with a FellBack
+    warning of one line. `progress(done, total)` is called while latency is measured."""
+    options = options or Options()
+    dims, batch = (
+        parse_input_shape(options.input_shape) if options.input_shape is not None else (None, None)
+    )
+    batch_size = resolve_batch(batch, options.batch_size)
     spec, plan = load_checked(target if isinstance(target, Spec) else os.fspath(target))
     if dims is not None and len(dims) == 2:
         dims = (spec.input[0], *dims)
@@ -82,10 +76,15 @@ def summarize(
         check_channels_first(dims, spec.input[0], f"{spec.name}'s stem")
         channels, height, width = dims
         spec, plan = load_checked(replace(spec, input=(channels, height, width)))  # re-check
-    if from_model:
+    dtype = options.dtype
+    if options.from_model:
         trace = _trace_copy(_built(spec, device="meta"), spec.input, batch_size, dtype)
     else:
-        trace = plan_trace(plan, batch_size, element_bytes(dtype))
+        try:
+            trace = plan_trace(plan, batch_size, element_bytes(dtype))
+        except StandInError as err:  # a forward the stand-ins cannot run: trace the model
+            warnings.warn(FellBack(f"{err}; traced the built model instead"), stacklevel=2)
+            trace = _trace_copy(_built(spec, device="meta"), spec.input, batch_size, dtype)
     report = report_from_trace(
         trace,
         spec.input,
@@ -93,18 +92,18 @@ def summarize(
         name=spec.name,
         source=spec.source or spec.name,
         spec=spec,
-        sections=(*DEFAULT_SECTIONS, "graph") if graph else DEFAULT_SECTIONS,
+        sections=(*DEFAULT_SECTIONS, "graph") if options.graph else DEFAULT_SECTIONS,
     )
-    if check:
+    if options.check:
         report = replace(report, check=check_closed_form(spec, report.stages, batch_size))
-    if fvcore:
+    if options.fvcore:
         report = replace(report, flops=_fvcore_section(_built(spec), spec.input, batch_size))
-    if latency is not None:
+    if options.latency is not None:
         section = measure_latency(
-            lambda: _built(spec, force=force),
+            lambda: _built(spec, force=options.force),
             spec.input,
             report.totals.macs // batch_size,
-            latency,
+            options.latency,
             progress,
         )
         report = replace(report, latency=section)
@@ -113,38 +112,43 @@ def summarize(
 
 def _built(spec: Spec, device: str = "cpu", force: bool = False) -> nn.Module:
     """The spec's nn.Module; build/ imports torch, so it is loaded only when a model is."""
-    from resnet_inspect.build import build_model
+    from resnet_inspect.model import build_model
 
     return build_model(spec, device=device, force=force)
 
 
 def analyze(
     model: nn.Module,
-    input_shape: str | Sequence[int] = (3, 224, 224),
-    *,
-    batch_size: int | None = None,
-    dtype: str = "float32",
+    options: Options | None = None,
     name: str | None = None,
-    fvcore: bool = False,
-    latency: LatencyOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
-    graph: bool = False,
 ) -> Report:
-    """The Report of any nn.Module. The caller's model is not changed: the analysis runs on a
-    copy whose parameters and buffers live on the meta device (no weights are copied); latency
-    and fvcore run on a deep copy. `graph` adds the data-flow graph, as for summarize.
-
-    `input_shape` is [C, H, W] ([H, W] means 3 channels) or [N, C, H, W], as a sequence or text
-    such as "3x224x224"; a channels-last shape is refused when the first convolution says how
-    many channels the model takes."""
+    """The Report of any nn.Module, made as `options` say (`input_shape` defaults to
+    3x224x224 here; [H, W] means 3 channels; `check` and `from_model` are a spec's). The
+    caller's model is not changed: the analysis runs on a copy whose parameters and buffers live
+    on the meta device (no weights are copied); latency and fvcore run on a deep copy. A
+    channels-last shape is refused when the first convolution says how many channels the
+    model takes."""
     import copy
 
     from torch import nn
 
-    dims, batch = parse_input_shape(input_shape)
-    batch_size = resolve_batch(batch, batch_size)
+    options = options or Options()
+    dims, batch = parse_input_shape(
+        options.input_shape if options.input_shape is not None else (3, 224, 224)
+    )
+    batch_size = resolve_batch(batch, options.batch_size)
+    dtype = options.dtype
     input_shape = dims if len(dims) == 3 else (3, *dims)
-    first_conv = next((m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)), None)
+    convolutions = (
+        nn.Conv1d,
+        nn.Conv2d,
+        nn.Conv3d,
+        nn.ConvTranspose1d,
+        nn.ConvTranspose2d,
+        nn.ConvTranspose3d,
+    )
+    first_conv = next((m for m in model.modules() if isinstance(m, convolutions)), None)
     check_channels_first(
         tuple(input_shape),
         first_conv.in_channels if first_conv is not None else None,
@@ -166,17 +170,17 @@ def analyze(
         dtype=dtype,
         name=name or type(model).__name__,
         source=type(model).__module__,
-        sections=(*DEFAULT_SECTIONS, "graph") if graph else DEFAULT_SECTIONS,
+        sections=(*DEFAULT_SECTIONS, "graph") if options.graph else DEFAULT_SECTIONS,
     )
-    if fvcore:
+    if options.fvcore:
         cpu_twin = copy.deepcopy(model).to("cpu")
         report = replace(report, flops=_fvcore_section(cpu_twin, tuple(input_shape), batch_size))
-    if latency is not None:
+    if options.latency is not None:
         section = measure_latency(
             lambda: copy.deepcopy(model),
             tuple(input_shape),
             report.totals.macs // batch_size,
-            latency,
+            options.latency,
             progress,
         )
         report = replace(report, latency=section)
@@ -382,4 +386,11 @@ def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
     return result
 
 
-__all__ = ["LatencyOptions", "analyze", "load_factory", "report_from_trace", "summarize"]
+__all__ = [
+    "FellBack",
+    "Options",
+    "analyze",
+    "load_factory",
+    "report_from_trace",
+    "summarize",
+]

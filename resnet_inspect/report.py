@@ -154,9 +154,9 @@ class MemorySection:
 @dataclass(frozen=True)
 class CheckRow:
     name: str
-    analytic_params: int
+    analytic_params: int | None  # None: the block type states no closed form
     measured_params: int
-    analytic_macs: int
+    analytic_macs: int | None
     measured_macs: int
     ok: bool
 
@@ -310,7 +310,7 @@ class Comparison:
 
     def to_json(self) -> str:
         """The comparison as the JSON text `compare --format json` prints."""
-        from resnet_inspect.render.compare import render_comparison_json
+        from resnet_inspect.render.comparison_table import render_comparison_json
 
         return render_comparison_json(self)
 
@@ -337,7 +337,7 @@ class Comparison:
         return render_comparison_fragment(self)
 
     def __rich__(self) -> Any:
-        from resnet_inspect.render.compare import render_comparison
+        from resnet_inspect.render.comparison_table import render_comparison
 
         return render_comparison(self)
 

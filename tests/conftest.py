@@ -53,3 +53,11 @@ def batch_norm(state: dict, tensor, prefix: str):
         0.0,
         1e-5,
     )
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="write the golden files of the tests that have them (tests/render/golden/)",
+    )

@@ -12,10 +12,28 @@ from conftest import ROOT, tool
 PACKAGE = ROOT / "resnet_inspect"
 
 
+def _runtime_nodes(tree: ast.AST):
+    """Every node, less the bodies of `if TYPE_CHECKING:` (imports for annotations only)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and getattr(child.test, "id", "") == "TYPE_CHECKING":
+                stack.extend(child.orelse)
+                continue
+            stack.append(child)
+
+
 def imports_of(path, module_level_only: bool = False) -> set[str]:
+    """What a module imports when it runs (type-only imports are left out)."""
     found = set()
     tree = ast.parse(path.read_text())
-    nodes = tree.body if module_level_only else ast.walk(tree)
+    nodes = (
+        [n for n in tree.body if not isinstance(n, ast.If)]
+        if module_level_only
+        else _runtime_nodes(tree)
+    )
     for node in nodes:
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
@@ -38,9 +56,18 @@ def modules_under(part: str):
 
 @pytest.mark.parametrize(
     "part",
-    ["spec", "blocks", "report.py", "render", "errors.py", "files.py", "inputs.py", "schema.py"],
+    [
+        "spec",
+        "report.py",
+        "render",
+        "errors.py",
+        "files.py",
+        "inputs.py",
+        "report_schema.py",
+        "options.py",
+    ],
 )
-def test_no_torch_outside_build_analyzers_pipeline(part):
+def test_no_torch_outside_plan_model_analyzers_experiments(part):
     for path in modules_under(part):
         assert not any(name.split(".")[0] == "torch" for name in imports_of(path)), path
 
@@ -48,27 +75,77 @@ def test_no_torch_outside_build_analyzers_pipeline(part):
 @pytest.mark.parametrize(
     "module",
     [
+        *(str(p.relative_to(PACKAGE)) for p in modules_under("plan")),
         "analyzers/__init__.py",
         "analyzers/records.py",
         "analyzers/plan_pass.py",
-        "analyzers/layers.py",
+        "analyzers/rows.py",
         "analyzers/flops.py",
         "analyzers/memory.py",
         "analyzers/receptive_field.py",
         "analyzers/graph.py",
         "analyzers/analytic.py",
-        "analyzers/latency.py",
+        "experiments/timing.py",
         "pipeline.py",
         "comparison.py",
     ],
 )
 def test_a_specs_analysis_imports_no_torch_at_load(module):
-    # torch only inside the functions that build or run a model (trace.py, build/ are the rest)
+    # torch only inside the functions that build or run a model (plan/'s module factories,
+    # model/, analyzers/trace/ and experiments/ are the rest)
     at_load = imports_of(PACKAGE / module, module_level_only=True)
     assert not any(name.split(".")[0] == "torch" for name in at_load), module
-    assert "resnet_inspect.analyzers.trace" not in at_load and not any(
-        name.startswith("resnet_inspect.build") for name in at_load
+    assert not any(
+        name.startswith(("resnet_inspect.analyzers.trace", "resnet_inspect.model"))
+        for name in at_load
     ), module
+
+
+def test_the_analyzers_never_import_the_builder():
+    for path in modules_under("analyzers"):
+        assert not any(name.startswith("resnet_inspect.model") for name in imports_of(path)), path
+
+
+def test_no_private_name_is_imported_across_modules():
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "resnet_inspect"
+            ):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert private in ([], ["__version__"]), f"{path} imports {private}"
+
+
+def test_one_name_per_module_across_the_package():
+    names = [p.name for p in PACKAGE.rglob("*.py") if p.name != "__init__.py"]
+    assert sorted(names) == sorted(set(names)), sorted({n for n in names if names.count(n) > 1})
+    assert not (PACKAGE / "build").exists() and not (PACKAGE / "dist").exists()
+
+
+# torch's private names, each allowed in the one module that documents and tests them
+_TORCH_PRIVATE = (
+    "._cdata",
+    "_should_skip_dynamo",
+    "torch._C",
+    "torch.utils._",
+    "._forward_hooks",
+    "._forward_pre_hooks",
+    "_global_forward",
+    "._parameters",
+    "._modules",
+    "._BatchNorm",
+    "._ConvNd",
+)
+
+
+def test_torch_private_names_live_in_one_module():
+    allowed = PACKAGE / "analyzers" / "trace" / "torch_internals.py"
+    for path in PACKAGE.rglob("*.py"):
+        if path == allowed:
+            continue
+        text = path.read_text()
+        found = [name for name in _TORCH_PRIVATE if name in text]
+        assert not found, f"{path} uses {found}"
 
 
 def test_render_imports_only_report_and_errors():
@@ -82,18 +159,20 @@ def test_imports_go_one_way():
     rank = {
         "version": 0,
         "errors": 0,
-        "blocks": 1,
-        "spec": 1,
+        "options": 1,
+        "plan": 1,
         "report": 1,
         "files": 1,
+        "spec": 2,
         "inputs": 2,
-        "schema": 2,
+        "report_schema": 2,
         "render": 2,
-        "build": 2,
+        "model": 3,
         "analyzers": 3,
-        "pipeline": 4,
-        "comparison": 5,
-        "cli": 6,
+        "experiments": 4,
+        "pipeline": 5,
+        "comparison": 6,
+        "cli": 7,
     }
     # The one documented exception: the Report's notebook display methods call render/ from
     # inside the method (never at load time), as the README's architecture section says.

@@ -8,7 +8,9 @@ a stride in the wrong place) shows as a mismatch against the model counted layer
 
 from __future__ import annotations
 
-from resnet_inspect.blocks import BLOCKS, OPTIONS, BlockInput
+from resnet_inspect.plan.blocks import BLOCKS, OPTIONS, BlockInput
+from resnet_inspect.plan.shortcuts import SHORTCUTS, shortcut_for
+from resnet_inspect.plan.tree import stage_name
 from resnet_inspect.report import CheckRow, CheckSection, StageRow
 from resnet_inspect.spec import Spec
 
@@ -42,47 +44,46 @@ def _stem(spec: Spec) -> tuple[Cost, int, tuple[int, int]]:
     return (params, macs), channels, (height, width)
 
 
-def _shortcut(spec: Spec, declared: str | None, c_in: int, c_out: int, stride: int) -> str:
-    """The paper's options: A zero-pad, B project where the shape changes, C always, D
-    average-pool then project where it changes; `none` adds nothing."""
-    if declared:
-        return declared
-    if spec.shortcut in ("none", "C"):
-        return {"none": "none", "C": "projection"}[spec.shortcut]
-    if c_in == c_out and stride == 1:
-        return "identity"
-    return {"A": "zeropad", "B": "projection", "D": "avgpool_projection"}[spec.shortcut]
-
-
-def closed_form_stages(spec: Spec) -> dict[str, Cost]:
-    """Stage name ("stem", "layer1", ..., "head") -> (params, MACs per image)."""
+def closed_form_stages(spec: Spec) -> dict[str, Cost | None]:
+    """Stage name ("stem", "layer1", ..., "head") -> (params, MACs per image); None for the
+    stages whose block type states no closed form (a block of your own may not)."""
     stem, channels, size = _stem(spec)
-    result = {"stem": stem} if spec.stem else {}
+    result: dict[str, Cost | None] = {"stem": stem} if spec.stem else {}
     block_type = BLOCKS[spec.block]
     for index, stage in enumerate(spec.stages):
         params = macs = 0
+        stated = True
         for number in range(stage.blocks):
             override = stage.overrides[number] if stage.overrides else None
             filters = (override.filters if override else None) or stage.filters
             stride = stage.stride if number == 0 else 1
             groups = spec.groups if block_type.grouped else 1
-            block = BlockInput(channels, size, filters, stride, groups, spec.bias, spec.stride_on)
-            block_params, block_macs = block_type.complexity(block)
+            block = BlockInput(
+                channels, size, filters, stride, groups, spec.bias, spec.stride_on, spec.norm
+            )
+            cost = block_type.complexity(block)
+            stated = stated and cost is not None
+            block_params, block_macs = cost or (0, 0)
             out = filters[-1]
             size = (-(-size[0] // stride), -(-size[1] // stride))
             for key, settings in spec.options.items():
                 option_params, option_macs = OPTIONS[key].complexity(settings, out)
                 block_params, block_macs = block_params + option_params, block_macs + option_macs
-            kind = _shortcut(spec, override.shortcut if override else None, channels, out, stride)
-            if kind in ("projection", "avgpool_projection"):  # 1x1 c_in -> c_out at the output
-                bn = 2 * out if block_type.projection_bn or kind == "avgpool_projection" else 0
-                block_params += channels * out + (out if spec.bias else 0) + bn
-                block_macs += channels * out * size[0] * size[1]
+            declared = override.shortcut if override else None
+            kind = declared or shortcut_for(spec.shortcut, channels == out and stride == 1)
+            shortcut_params, shortcut_macs = SHORTCUTS[kind].complexity(
+                channels,
+                out,
+                size,
+                {"bias": spec.bias, "projection_norm": block_type.projection_norm},
+            )
+            block_params, block_macs = block_params + shortcut_params, block_macs + shortcut_macs
             params, macs = params + block_params, macs + block_macs
             channels = out
-        result[f"layer{index + 1}"] = (params, macs)
+        result[stage_name(index)] = (params, macs) if stated else None
     if block_type.tail or spec.head is not None:
-        params = 2 * channels if "bn" in block_type.tail and spec.stages else 0
+        norms = [kind for _, kind in block_type.tail if kind == "norm"]
+        params = 2 * channels if norms and spec.stages else 0
         macs = 0
         if spec.head is not None:  # global pool, then the classifier with a bias
             params += channels * spec.head.classes + spec.head.classes
@@ -97,8 +98,12 @@ def check_closed_form(spec: Spec, stages: list[StageRow], batch_size: int) -> Ch
     measured = {stage.name: (stage.params, stage.macs) for stage in stages}
     rows = []
     for name in dict.fromkeys([*expected, *measured]):
-        params, macs = expected.get(name, (0, 0))
+        cost = expected.get(name, (0, 0))
         got_params, got_macs = measured.get(name, (0, 0))
+        if cost is None:  # the block type states no closed form: nothing to hold it to
+            rows.append(CheckRow(name, None, got_params, None, got_macs, True))
+            continue
+        params, macs = cost
         rows.append(
             CheckRow(
                 name=name,

@@ -4,9 +4,9 @@ from one to another, with its shape. Edges that belong to a shortcut are marked:
 operand of a residual add, and everything inside a shortcut branch.
 
 Shortcut branches are found from the model, never from module names: a module that is a
-build.Shortcut says its kind (projection, zero-pad; ModuleInfo.shortcut); in any other model,
-the module (a child of the block) that computes the second operand of a residual add, when both
-operands are computed inside the block, is a branch. No torch."""
+shortcut module (plan/shortcuts.py) says its kind (projection, zero-pad; ModuleInfo.shortcut);
+in any other model, the module (a child of the block) that computes the second operand of a
+residual add, when both operands are computed inside the block, is a branch. No torch."""
 
 from __future__ import annotations
 
@@ -14,15 +14,10 @@ from typing import Any
 
 from resnet_inspect.analyzers.flops import op_macs
 from resnet_inspect.analyzers.records import Trace
+from resnet_inspect.plan.shortcuts import SHORTCUTS
 from resnet_inspect.report import GraphSection
 
 _ADDS = {"aten::add", "aten::add_"}
-# How a shortcut's kind is drawn and listed.
-SHORTCUT_LABELS = {
-    "projection": "projection 1×1",
-    "zeropad": "zero-pad",
-    "avgpool_projection": "avg-pool + projection 1×1",
-}
 
 
 def _inside(path: str, parent: str) -> bool:
@@ -32,7 +27,7 @@ def _inside(path: str, parent: str) -> bool:
 def shortcut_branches(trace: Trace) -> dict[str, str]:
     """Module path of every shortcut branch -> its label ("projection 1×1", "zero-pad")."""
     branches = {
-        name: SHORTCUT_LABELS.get(kind, kind)
+        name: SHORTCUTS[kind].label if kind in SHORTCUTS else kind
         for name in trace.modules
         if (kind := trace.infos[name].shortcut) is not None
     }
@@ -53,8 +48,8 @@ def shortcut_branches(trace: Trace) -> dict[str, str]:
             if _inside(source, op.module) and not any(
                 _inside(source, branch) or source == branch for branch in branches
             ):
-                depth = op.module.count(".") + 1 if op.module else 0
-                branch = ".".join(source.split(".")[: depth + 1])
+                # the block's child that holds the source
+                branch = trace.enclosing(source)[len(trace.enclosing(op.module))]
                 branches[branch] = "projection"
         for ref in op.outputs:
             writer[ref.key] = op.module

@@ -13,32 +13,26 @@ no convolution workspaces):
 
 from __future__ import annotations
 
+import functools
+
 from resnet_inspect.analyzers.records import OpCall, Trace
+from resnet_inspect.plan.layer_kinds import LAYER_KINDS
 from resnet_inspect.report import MemorySection
 
-# What autograd keeps for backward, per operation. Unknown operations are assumed to save their
-# first input (and listed in the section's `assumed_ops`).
+# What autograd keeps for backward, per operation that no layer kind records (the layer kinds
+# say it for theirs: plan/layer_kinds/). Unknown operations are assumed to save their first
+# input (and listed in the section's `assumed_ops`).
 _SAVES_INPUT = {
-    "aten::convolution",
-    "aten::linear",
-    "aten::batch_norm",
     "aten::layer_norm",
     "aten::group_norm",
     "aten::instance_norm",
-    "aten::avg_pool2d",
-    "aten::adaptive_avg_pool2d",
-    "aten::adaptive_max_pool2d",
-    "aten::max_pool2d",
     "aten::gelu",
     "aten::silu",
     "aten::hardswish",
     "aten::leaky_relu",
 }
 _SAVES_OUTPUT = {
-    "aten::relu",
-    "aten::relu_",
     "aten::threshold",
-    "aten::sigmoid",
     "aten::tanh",
     "aten::softmax",
     "aten::exp",
@@ -52,7 +46,6 @@ _SAVES_NOTHING = {
     "aten::sub",
     "aten::sub_",
     "aten::pad",
-    "aten::constant_pad_nd",
     "aten::cat",
     "aten::stack",
     "aten::mean",
@@ -65,6 +58,25 @@ _SAVES_NOTHING = {
     "aten::adaptive_avg_pool1d",
     "aten::upsample_nearest2d",
 }
+
+
+def saved_by(name: str) -> str | None:
+    """What autograd keeps for an operation: "input", "output", "operands", "nothing", or None
+    where no rule is known."""
+    for kind in LAYER_KINDS.values():
+        if name in kind.operations:
+            return kind.saves
+    for rule, names in (
+        ("input", _SAVES_INPUT),
+        ("output", _SAVES_OUTPUT),
+        ("operands", _SAVES_OPERANDS),
+        ("nothing", _SAVES_NOTHING),
+    ):
+        if name in names:
+            return rule
+    return None
+
+
 _INDEX_BYTES = 8  # max-pooling keeps int64 indices of its output's size for backward
 OPTIMIZER_STATE_COPIES = {"sgd": 0, "sgd_momentum": 1, "adam": 2}
 
@@ -72,18 +84,29 @@ OPTIMIZER_STATE_COPIES = {"sgd": 0, "sgd_momentum": 1, "adam": 2}
 def _saved(op: OpCall) -> tuple[list[int], int, bool]:
     """(storage keys saved, extra bytes saved, whether the rule was assumed)."""
     activations = [ref for ref in op.inputs if not ref.is_state]
-    if op.name in _SAVES_INPUT:
+    rule = _rule(op.name)
+    if rule == "input":
         extra = 0
         if "max_pool" in op.name and op.outputs:
             extra = _INDEX_BYTES * _numel(op.outputs[0].shape)
         return [activations[0].key] if activations else [], extra, False
-    if op.name in _SAVES_OUTPUT:
+    if rule == "output":
         return [op.outputs[0].key] if op.outputs else [], 0, False
-    if op.name in _SAVES_OPERANDS:
+    if rule == "operands":
         return [ref.key for ref in activations], 0, False
-    if op.name in _SAVES_NOTHING:
+    if rule == "nothing":
         return [], 0, False
     return [activations[0].key] if activations else [], 0, True
+
+
+def _rule(name: str) -> str | None:
+    return _cached_rule(name, len(LAYER_KINDS))
+
+
+@functools.cache
+def _cached_rule(name: str, kinds: int) -> str | None:
+    """saved_by, read again once more layer kinds have registered."""
+    return saved_by(name)
 
 
 def _numel(shape: tuple[int, ...]) -> int:

@@ -76,6 +76,7 @@ class ModuleInfo:
     is_conv2d: bool = False
     shortcut: str | None = None  # a residual block's shortcut module: its kind ("projection")
     option: bool = False  # a block option's child module (an SE gate): off the main path
+    parent: str | None = None  # the module that holds it (None for the model itself)
 
 
 @dataclass
@@ -87,6 +88,17 @@ class Trace:
     batch_size: int
     element_bytes: int
     infos: dict[str, ModuleInfo]  # every module, the model itself ("") first, never-called too
+
+    def enclosing(self, name: str) -> list[str]:
+        """The module itself and every module that holds it, outermost first, the model ("")
+        left out: the tree's parent links, never a split of the dotted name."""
+        chain: list[str] = []
+        current: str | None = name
+        while current:
+            chain.append(current)
+            info = self.infos.get(current)
+            current = info.parent if info is not None else None
+        return chain[::-1]
 
 
 def numel(shape: tuple[int, ...] | list[int]) -> int:

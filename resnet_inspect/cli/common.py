@@ -11,10 +11,11 @@ from typing import Any
 import click
 
 from resnet_inspect.errors import UsageError
+from resnet_inspect.options import LatencyOptions, Options
 from resnet_inspect.render.diagram import FORMATS as DIAGRAM_FORMATS
 from resnet_inspect.render.escape import terminal_text
 from resnet_inspect.report import DTYPES
-from resnet_inspect.spec.schema import MAX_BATCH_SIZE
+from resnet_inspect.spec.parser import MAX_BATCH_SIZE
 
 MAX_ERROR_LINES = 50
 
@@ -75,7 +76,7 @@ MODEL_OPTION = click.option(
 )
 
 
-def _quiet_broken_pipe() -> None:
+def quiet_broken_pipe() -> None:
     """The reader went away (`| head`): send what is left to /dev/null so the interpreter's
     final flush does not complain."""
     try:
@@ -85,7 +86,7 @@ def _quiet_broken_pipe() -> None:
         pass
 
 
-def _input(value: str | None) -> tuple[tuple[int, ...] | None, int | None]:
+def input_dims(value: str | None) -> tuple[tuple[int, ...] | None, int | None]:
     """--input -> (dims, batch from a 4-D shape)."""
     if value is None:
         return None, None
@@ -97,63 +98,29 @@ def _input(value: str | None) -> tuple[tuple[int, ...] | None, int | None]:
         raise UsageError(f"--input: {err}") from None
 
 
-def _one_target(target: str | None, model_path: str | None) -> None:
+def one_target(target: str | None, model_path: str | None) -> None:
     if (target is None) == (model_path is None):
         raise UsageError("give a spec file or preset name, or --model MODULE:FACTORY (not both)")
 
 
-def _report(
-    target: str | None,
-    model_path: str | None,
-    input_text: str | None,
-    *,
-    batch_size: int | None = None,
-    dtype: str = "float32",
-    check: bool = False,
-    fvcore: bool = False,
-    latency: Any = None,
-    force: bool = False,
-    progress: Any = None,
-    graph: bool = False,
-    from_model: bool = False,
+def make_report(
+    target: str | None, model_path: str | None, options: Options, progress: Any = None
 ) -> Any:
-    """The Report of a spec or preset, or of the nn.Module that --model names (`graph`: with
-    the data-flow graph, for diagrams and pages; `from_model`: a spec's built model traced)."""
+    """The Report of a spec or preset, or of the nn.Module that --model names, made as
+    `options` say."""
     from resnet_inspect import pipeline
 
     if model_path is None:
         assert target is not None
-        return pipeline.summarize(
-            target,
-            input_shape=input_text,
-            batch_size=batch_size,
-            dtype=dtype,
-            check=check,
-            fvcore=fvcore,
-            latency=latency,
-            force=force,
-            progress=progress,
-            graph=graph,
-            from_model=from_model,
-        )
-    if check:
+        return pipeline.summarize(target, options, progress)
+    if options.check:
         raise UsageError("--check compares a spec with its model; it needs a spec")
-    if from_model:
+    if options.from_model:
         raise UsageError("--from-model traces a spec's built model; --model is always traced")
-    return pipeline.analyze(
-        pipeline.load_factory(model_path),
-        input_text or (3, 224, 224),
-        batch_size=batch_size,
-        dtype=dtype,
-        name=model_path,
-        fvcore=fvcore,
-        latency=latency,
-        progress=progress,
-        graph=graph,
-    )
+    return pipeline.analyze(pipeline.load_factory(model_path), options, model_path, progress)
 
 
-def _fit_width(stream: Any) -> int | None:
+def fit_width(stream: Any) -> int | None:
     """The width tables must fit: the terminal's; when piped, COLUMNS if set, else None (every
     column at full width)."""
     if stream.isatty():
@@ -162,18 +129,18 @@ def _fit_width(stream: Any) -> int | None:
     return int(columns) if columns.isdigit() and int(columns) > 0 else None
 
 
-def _print(make: Any, stream: Any = None) -> None:
+def print_fitted(make: Any, stream: Any = None) -> None:
     """Print the renderable `make(width)` returns, fitted to the terminal (see _fit_width)."""
     from rich.console import Console
 
     from resnet_inspect.render import FULL_WIDTH
 
     stream = stream or sys.stdout
-    width = _fit_width(stream)
+    width = fit_width(stream)
     Console(file=stream, width=width or FULL_WIDTH).print(make(width))
 
 
-def _emit(data: str | bytes, output: str | None) -> None:
+def emit(data: str | bytes, output: str | None) -> None:
     """Text to standard output, or to -o (any path kind; `-` is standard output)."""
     from resnet_inspect.files import STDOUT, write_output
 
@@ -186,7 +153,7 @@ def _emit(data: str | bytes, output: str | None) -> None:
         click.echo(data, nl=False)
 
 
-def _check_output(*paths: str | None) -> None:
+def check_output(*paths: str | None) -> None:
     """Refuse an output path that can never be written (a directory…) before any work."""
     from resnet_inspect.files import check_writable
 
@@ -195,7 +162,7 @@ def _check_output(*paths: str | None) -> None:
             check_writable(path)
 
 
-def _batch_sizes(text: str) -> tuple[int, ...]:
+def batch_sizes(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(part) for part in text.split(","))
     except ValueError:
@@ -207,24 +174,20 @@ def _batch_sizes(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def _measure_options(measure: bool, device: str, batch_size: int, dtype: str) -> Any:
+def measure_options(
+    measure: bool, device: str, batch_size: int, dtype: str
+) -> LatencyOptions | None:
     """The latency options of summary/compare --latency (None without it); checks the device
     before any work is done."""
     if not measure:
         return None
-    from resnet_inspect.analyzers.latency import resolve_device
+    from resnet_inspect.experiments.timing import resolve_device
 
     resolve_device(device)
-    return _latency_options(device, (batch_size,), dtype)
+    return LatencyOptions(device=device, batch_sizes=(batch_size,), dtype=dtype)
 
 
-def _latency_options(device: str, batch_sizes: tuple[int, ...], dtype: str, **more: Any) -> Any:
-    from resnet_inspect.pipeline import LatencyOptions
-
-    return LatencyOptions(device=device, batch_sizes=batch_sizes, dtype=dtype, **more)
-
-
-def _diagram_format(output: str, fmt: str | None) -> str:
+def diagram_format(output: str, fmt: str | None) -> str:
     from resnet_inspect.files import STDOUT
 
     if fmt is None and output == STDOUT:
@@ -239,12 +202,12 @@ def _diagram_format(output: str, fmt: str | None) -> str:
     return chosen
 
 
-def _write_diagram(
+def write_diagram(
     dot: Any, output: str, fmt: str | None, verbose: bool, dpi: int | None = None
 ) -> None:
     from resnet_inspect.render.diagram import render_dot
 
-    data, renderer = render_dot(dot, _diagram_format(output, fmt), dpi=dpi)
-    _emit(data, output)
+    data, renderer = render_dot(dot, diagram_format(output, fmt), dpi=dpi)
+    emit(data, output)
     if verbose:
         click.echo(f"rendered by {renderer}", err=True)

@@ -11,15 +11,16 @@ from resnet_inspect.cli.common import (
     FORMATS,
     LATENCY_OPTION,
     OUTPUT_OPTION,
-    _check_output,
-    _diagram_format,
-    _emit,
-    _input,
-    _measure_options,
-    _print,
+    check_output,
+    diagram_format,
+    emit,
+    input_dims,
+    measure_options,
+    print_fitted,
 )
 from resnet_inspect.cli.group import cli
 from resnet_inspect.errors import UsageError
+from resnet_inspect.options import Options
 from resnet_inspect.render.diagram import STYLES as DIAGRAM_STYLES
 
 
@@ -107,38 +108,37 @@ def compare(
     if len(targets) < 2:
         raise UsageError("compare needs two or more specs or presets")
     if diagram_path:
-        _diagram_format(diagram_path, None)
-    _check_output(output, diagram_path, html_path)
-    batch = resolve_batch(_input(input_text)[1], batch_size)
-    comparison = compare_targets(
-        list(targets),
+        diagram_format(diagram_path, None)
+    check_output(output, diagram_path, html_path)
+    batch = resolve_batch(input_dims(input_text)[1], batch_size)
+    options = Options(
         input_shape=input_text,
         batch_size=batch,
         dtype=dtype,
-        baseline=baseline,
-        latency=_measure_options(measure, device, batch, dtype),
+        latency=measure_options(measure, device, batch, dtype),
         graph=bool(diagram_path or html_path),
     )
+    comparison = compare_targets(list(targets), options, baseline)
     if diagram_path:
         from resnet_inspect.render.diagram import render_diagram
 
-        drawing = render_diagram(comparison, _diagram_format(diagram_path, None), style=style)
-        _emit(drawing, diagram_path)
+        drawing = render_diagram(comparison, diagram_format(diagram_path, None), style=style)
+        emit(drawing, diagram_path)
     if html_path:
         from resnet_inspect.render.html import render_html
 
-        _emit(render_html(comparison), html_path)
+        emit(render_html(comparison), html_path)
     if output_format == "table" and not output:
-        from resnet_inspect.render.compare import render_comparison
+        from resnet_inspect.render.comparison_table import render_comparison
 
-        _print(lambda width: render_comparison(comparison, by, diff))
+        print_fitted(lambda width: render_comparison(comparison, by, diff))
         return
     if output_format == "table":
         from resnet_inspect.render import render_text
-        from resnet_inspect.render.compare import render_comparison
+        from resnet_inspect.render.comparison_table import render_comparison
 
-        _emit(render_text(render_comparison(comparison, by, diff)), output)
+        emit(render_text(render_comparison(comparison, by, diff)), output)
         return
-    from resnet_inspect.render.compare import COMPARISON_RENDERERS
+    from resnet_inspect.render.comparison_table import COMPARISON_RENDERERS
 
-    _emit(COMPARISON_RENDERERS[output_format](comparison), output)
+    emit(COMPARISON_RENDERERS[output_format](comparison), output)

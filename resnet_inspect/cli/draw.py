@@ -12,17 +12,18 @@ from resnet_inspect.cli.common import (
     LATENCY_OPTION,
     MODEL_OPTION,
     OUTPUT_OPTION,
-    _check_output,
-    _diagram_format,
-    _emit,
-    _input,
-    _measure_options,
-    _one_target,
-    _print,
-    _report,
-    _write_diagram,
+    check_output,
+    diagram_format,
+    emit,
+    input_dims,
+    make_report,
+    measure_options,
+    one_target,
+    print_fitted,
+    write_diagram,
 )
 from resnet_inspect.cli.group import cli
+from resnet_inspect.options import Options
 from resnet_inspect.render import render_text
 from resnet_inspect.render.diagram import FORMATS as DIAGRAM_FORMATS
 from resnet_inspect.render.diagram import STYLES as DIAGRAM_STYLES
@@ -111,12 +112,12 @@ def diagram(
     """
     from resnet_inspect.render.diagram import paper_dot, to_dot
 
-    _one_target(target, model_path)
-    _diagram_format(output, fmt)  # a bad extension fails before any work
-    _check_output(output)
-    report = _report(target, model_path, input_text, graph=True)
+    one_target(target, model_path)
+    diagram_format(output, fmt)  # a bad extension fails before any work
+    check_output(output)
+    report = make_report(target, model_path, Options(input_shape=input_text, graph=True))
     drawing = paper_dot(report) if style == "paper" else to_dot(report, depth, fold, rankdir)
-    _write_diagram(drawing, output, fmt, verbose, dpi)
+    write_diagram(drawing, output, fmt, verbose, dpi)
 
 
 @cli.command()
@@ -156,18 +157,17 @@ def report(
     from resnet_inspect.inputs import resolve_batch
     from resnet_inspect.render.html import render_html
 
-    _one_target(target, model_path)
-    _check_output(output)
-    batch = resolve_batch(_input(input_text)[1], batch_size)
-    result = _report(
-        target,
-        model_path,
-        input_text,
+    one_target(target, model_path)
+    check_output(output)
+    batch = resolve_batch(input_dims(input_text)[1], batch_size)
+    options = Options(
+        input_shape=input_text,
         batch_size=batch,
-        latency=_measure_options(measure, device, batch, "float32"),
+        latency=measure_options(measure, device, batch, "float32"),
         graph=True,
     )
-    _emit(render_html(result, depth), output)
+    result = make_report(target, model_path, options)
+    emit(render_html(result, depth), output)
 
 
 @cli.command("table")
@@ -195,10 +195,11 @@ def table_command(
     from resnet_inspect import pipeline
     from resnet_inspect.render import architecture
 
-    _check_output(output)
-    reports = [pipeline.summarize(target, input_shape=input_text) for target in targets]
+    check_output(output)
+    options = Options(input_shape=input_text)
+    reports = [pipeline.summarize(target, options) for target in targets]
     if output_format == "table" and not output:
-        _print(lambda width: architecture.render_architecture(reports))
+        print_fitted(lambda width: architecture.render_architecture(reports))
         return
     render = {
         "table": lambda: render_text(architecture.render_architecture(reports)),
@@ -206,4 +207,4 @@ def table_command(
         "html": lambda: architecture.architecture_html(reports),
         "svg": lambda: architecture.architecture_svg(reports),
     }[output_format]
-    _emit(render(), output)
+    emit(render(), output)

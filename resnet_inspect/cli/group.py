@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from resnet_inspect.cli.common import EXIT_BROKEN_PIPE, MAX_ERROR_LINES, _quiet_broken_pipe
+from resnet_inspect.cli.common import EXIT_BROKEN_PIPE, MAX_ERROR_LINES, quiet_broken_pipe
 from resnet_inspect.errors import ResnetInspectError
 from resnet_inspect.render.escape import terminal_text
 from resnet_inspect.version import __version__
@@ -30,7 +30,7 @@ class _Group(click.Group):
                 click.echo(f"... and {len(lines) - MAX_ERROR_LINES:,} more problems", err=True)
             ctx.exit(err.exit_code)
         except BrokenPipeError:
-            _quiet_broken_pipe()
+            quiet_broken_pipe()
             ctx.exit(EXIT_BROKEN_PIPE)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -71,5 +71,5 @@ def main() -> None:
     try:
         cli(prog_name="resnet-inspect")
     except BrokenPipeError:  # the reader went away while click itself was writing
-        _quiet_broken_pipe()
+        quiet_broken_pipe()
         sys.exit(EXIT_BROKEN_PIPE)

@@ -16,17 +16,17 @@ from resnet_inspect.cli.common import (
     MAX_THREADS,
     MODEL_OPTION,
     OUTPUT_OPTION,
-    _batch_sizes,
-    _check_output,
-    _emit,
-    _input,
-    _latency_options,
-    _one_target,
-    _print,
-    _report,
+    batch_sizes,
+    check_output,
+    emit,
+    input_dims,
+    make_report,
+    one_target,
+    print_fitted,
 )
 from resnet_inspect.cli.group import cli
 from resnet_inspect.errors import UsageError
+from resnet_inspect.options import LatencyOptions, Options
 
 
 @cli.command()
@@ -132,20 +132,20 @@ def latency(
     from rich.console import Console
     from rich.progress import Progress
 
-    _one_target(target, model_path)
-    _check_output(output)
-    from resnet_inspect.analyzers.latency import resolve_device
+    one_target(target, model_path)
+    check_output(output)
+    from resnet_inspect.experiments.timing import resolve_device
 
     # An unavailable device or impossible option is a one-line error before any work.
     if resolve_device(device).type != "cuda" and cuda_graphs:
         raise UsageError("--cuda-graphs needs --device cuda")
-    sizes = _batch_sizes(batch_text)
-    if _input(input_text)[1] is not None:
+    sizes = batch_sizes(batch_text)
+    if input_dims(input_text)[1] is not None:
         raise UsageError("--input: give C×H×W here; the batch sizes come from --batch-size")
-    options = _latency_options(
-        device,
-        sizes,
-        dtype,
+    latency = LatencyOptions(
+        device=device,
+        batch_sizes=sizes,
+        dtype=dtype,
         channels_last=channels_last,
         compile_mode=compile_mode,
         cuda_graphs=cuda_graphs,
@@ -159,31 +159,24 @@ def latency(
     with Progress(
         transient=True, console=Console(file=sys.stderr), disable=not sys.stderr.isatty()
     ) as bar:
-        task = bar.add_task(f"measuring on {device}", total=len(options.batch_sizes))
+        task = bar.add_task(f"measuring on {device}", total=len(latency.batch_sizes))
 
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done)
 
-        report = _report(
-            target,
-            model_path,
-            input_text,
-            dtype=dtype,
-            latency=options,
-            force=force,
-            progress=advance,
-        )
+        options = Options(input_shape=input_text, dtype=dtype, latency=latency, force=force)
+        report = make_report(target, model_path, options, advance)
     if output_format == "json":
         from resnet_inspect.render import render_json
 
-        _emit(render_json(report), output)
+        emit(render_json(report), output)
     else:
         from resnet_inspect.render import render_text
-        from resnet_inspect.render.latency import render_latency
+        from resnet_inspect.render.latency_table import render_latency
 
         if output:
-            _emit(render_text(render_latency(report)), output)
+            emit(render_text(render_latency(report)), output)
         else:
-            _print(lambda width: render_latency(report))
+            print_fitted(lambda width: render_latency(report))
     if report.latency and report.latency.interrupted:
         sys.exit(130)

@@ -9,7 +9,7 @@ import click
 from resnet_inspect.cli.common import (
     MAX_ERROR_LINES,
     OUTPUT_OPTION,
-    _emit,
+    emit,
 )
 from resnet_inspect.cli.group import cli
 from resnet_inspect.render.escape import terminal_text
@@ -78,4 +78,4 @@ def spec_command(name: str, as_written: bool, output: str | None) -> None:
         text = path.read_text(encoding="utf-8")
     else:
         text = dump_spec(load_spec(name))
-    _emit(text, output)
+    emit(text, output)

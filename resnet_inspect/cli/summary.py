@@ -15,15 +15,16 @@ from resnet_inspect.cli.common import (
     LATENCY_OPTION,
     MODEL_OPTION,
     OUTPUT_OPTION,
-    _check_output,
-    _emit,
-    _input,
-    _measure_options,
-    _one_target,
-    _print,
-    _report,
+    check_output,
+    emit,
+    input_dims,
+    make_report,
+    measure_options,
+    one_target,
+    print_fitted,
 )
 from resnet_inspect.cli.group import cli
+from resnet_inspect.options import Options
 
 
 @cli.command()
@@ -117,33 +118,32 @@ def summary(
     from resnet_inspect.inputs import resolve_batch
     from resnet_inspect.render.table import parse_columns
 
-    _one_target(target, model_path)
+    one_target(target, model_path)
     chosen = parse_columns(columns)
-    _check_output(output)
-    batch = resolve_batch(_input(input_text)[1], batch_size)
-    report = _report(
-        target,
-        model_path,
-        input_text,
+    check_output(output)
+    batch = resolve_batch(input_dims(input_text)[1], batch_size)
+    options = Options(
+        input_shape=input_text,
         batch_size=batch,
         dtype=dtype,
         check=check,
         fvcore=use_fvcore,
-        latency=_measure_options(measure, device, batch, dtype),
         from_model=from_model,
+        latency=measure_options(measure, device, batch, dtype),
     )
+    report = make_report(target, model_path, options)
     if output_format == "table" and not output:
         from resnet_inspect.render import render_table
 
-        _print(lambda width: render_table(report, depth, convention, chosen, width))
+        print_fitted(lambda width: render_table(report, depth, convention, chosen, width))
     elif output_format == "table":
         from resnet_inspect.render import render_table, render_text
 
-        _emit(render_text(render_table(report, depth, convention, chosen)), output)
+        emit(render_text(render_table(report, depth, convention, chosen)), output)
     else:
         from resnet_inspect.render import RENDERERS
 
-        _emit(RENDERERS[output_format](report, depth, convention), output)
+        emit(RENDERERS[output_format](report, depth, convention), output)
     if report.check is not None and not report.check.ok:
         from resnet_inspect.errors import AnalysisError
 

@@ -460,9 +460,9 @@ def _report_page(
 
 def _comparison_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
     """The side-by-side table: a header and a row per metric, with ratios to the baseline."""
-    from resnet_inspect.render.compare import _labels, _ratio, metrics_for
+    from resnet_inspect.render.comparison_table import item_labels, metrics_for, ratio_of
 
-    labels = _labels(comparison)
+    labels = item_labels(comparison)
     base = comparison.baseline
     others = [i for i in range(len(labels)) if i != base]
     rows = []
@@ -470,7 +470,7 @@ def _comparison_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]
         values = [get(item) for item in comparison.items]
         ratios = []
         for i in others:
-            ratio = _ratio(values[i], values[base]) if name != "Output shape" else None
+            ratio = ratio_of(values[i], values[base]) if name != "Output shape" else None
             css = "" if ratio is None or abs(ratio - 1) < 0.005 else ("up" if ratio > 1 else "down")
             ratios.append(
                 Markup(f'<span class="{css}">{ratio:.3g}×</span>') if ratio is not None else ""
@@ -482,9 +482,9 @@ def _comparison_rows(comparison: Comparison) -> tuple[list[str], list[list[str]]
 
 def _comparison_page(comparison: Comparison, svg: str | None = None) -> str:
     """The page for a comparison: metrics with ratios, per-stage bars, the items' diagram."""
-    from resnet_inspect.render.compare import _labels
+    from resnet_inspect.render.comparison_table import item_labels
 
-    labels = _labels(comparison)
+    labels = item_labels(comparison)
     base = comparison.baseline
     header, rows = _comparison_rows(comparison)
     largest = max((s.macs for item in comparison.items for s in item.stages), default=0)

@@ -3,9 +3,8 @@ the spec-vs-model check."""
 
 from __future__ import annotations
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from resnet_inspect.errors import UsageError
@@ -30,13 +29,7 @@ def _field(receptive_field: int | None, stride: int | None, whole: bool = False)
 def titled_table(title: str | Text) -> SafeTable:
     """The house style: a left-aligned title, bold header, no outer border. Plain-string
     cells are user-safe (render/escape.py)."""
-    return SafeTable(
-        title=plain(title) if isinstance(title, str) else title,
-        title_justify="left",
-        header_style="bold",
-        show_edge=False,
-        pad_edge=False,
-    )
+    return SafeTable(title, title_justify="left", header_style="bold")
 
 
 # The summary's columns: (key, header). `--columns` names them by key.
@@ -83,12 +76,9 @@ def _layer_table(
         if key in columns:
             if key == "macs" and convention != "paper":
                 header = report.flops.label if report.flops else "full"
-            # Numbers are never cut: they fold onto a second line before rich would shorten.
+            # Only the layer column wraps (a subtotal's words); a value is never split.
             table.add_column(
-                header,
-                justify="left" if key in _LEFT else "right",
-                no_wrap=key in ("layer", "type"),
-                overflow="fold",
+                header, justify="left" if key in _LEFT else "right", no_wrap=key != "layer"
             )
     stages = {stage.name: stage for stage in report.stages if stage.kind == "stage"}
     group_of = _groups(report)
@@ -137,7 +127,7 @@ def _groups(report: Report) -> dict[str, str]:
     }
 
 
-def _subtotal(table: Table, stage: StageRow, convention: str, columns: tuple[str, ...]) -> None:
+def _subtotal(table: SafeTable, stage: StageRow, convention: str, columns: tuple[str, ...]) -> None:
     blocks = f"{stage.blocks} block" + ("" if stage.blocks == 1 else "s")
     cells: dict[str, str | Text] = {
         "layer": plain(f"{stage.name} subtotal ({blocks})", style="italic cyan"),
@@ -260,20 +250,28 @@ def _totals_panel(report: Report, width: int | None) -> Panel:
     )
 
 
-def _check_table(report: Report) -> Table:
+def _check_table(report: Report) -> SafeTable:
     table = titled_table(
         "Closed-form arithmetic from the spec vs the model, counted layer by layer"
     )
     for column in ("Stage", "Params (spec)", "Params (model)", "MACs (spec)", "MACs (model)", ""):
         table.add_column(column, justify="left" if column == "Stage" else "right")
     for row in report.check.stages if report.check else []:
+        if row.analytic_params is None or row.analytic_macs is None:
+            verdict = Text("no closed form: the block type states none", style="dim")
+            analytic = ["-", "-"]
+        else:
+            verdict = (
+                Text("✓ equal", style="green") if row.ok else Text("✗ MISMATCH", style="bold red")
+            )
+            analytic = [numbers.count(row.analytic_params), numbers.count(row.analytic_macs)]
         table.add_row(
             row.name,
-            numbers.count(row.analytic_params),
+            analytic[0],
             numbers.count(row.measured_params),
-            numbers.count(row.analytic_macs),
+            analytic[1],
             numbers.count(row.measured_macs),
-            Text("✓ equal", style="green") if row.ok else Text("✗ MISMATCH", style="bold red"),
+            verdict,
         )
     return table
 
@@ -295,7 +293,7 @@ def render_table(
     hidden: list[str] = []
     if width and columns is None:
         for key in DROP_ORDER:
-            if _width_of(table) <= width:
+            if table.fits(width):
                 break
             hidden.append(key)
             chosen = tuple(k for k in chosen if k != key)
@@ -313,9 +311,3 @@ def render_table(
     if report.check is not None:
         parts += [Text(""), _check_table(report)]
     return Group(*parts)
-
-
-def _width_of(table: Table) -> int:
-    """The width the table needs to show every cell whole."""
-    console = Console(width=100_000, color_system=None)
-    return console.measure(table).maximum

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from resnet_inspect.errors import Problem
-from resnet_inspect.spec.plan import NetworkPlan, plan_network
-from resnet_inspect.spec.schema import Spec
+from resnet_inspect.plan.network import NetworkPlan, plan_network
+from resnet_inspect.spec.parser import Spec
 from resnet_inspect.spec.source import SourceMap
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from resnet_inspect.spec.schema import BlockOverride, Spec, StemLayer, _default_stem_name
+from resnet_inspect.spec.parser import BlockOverride, Spec, StemLayer, default_stem_name
 
 
 def _flow(mapping: dict[str, Any]) -> str:
@@ -63,12 +63,14 @@ def dump_spec(spec: Spec) -> str:
     counts: dict[str, int] = {}
     for layer in spec.stem:
         counts[layer.type] = counts.get(layer.type, 0) + 1
-        lines.append(f"  - {_stem_entry(layer, _default_stem_name(layer.type, counts), spec.bias)}")
+        lines.append(f"  - {_stem_entry(layer, default_stem_name(layer.type, counts), spec.bias)}")
     lines.append(f"block: {spec.block}")
     lines.append(f"stride_on: {spec.stride_on}")
     lines.append(f"shortcut: {spec.shortcut}")
     lines.append(f"groups: {spec.groups}")
     lines.append(f"bias: {'true' if spec.bias else 'false'}")
+    norm = {key: value for key, value in spec.norm.items() if key != "type"}
+    lines.append(f"norm: {_flow(spec.norm) if norm else spec.norm['type']}")
     lines.append("stages:")
     for stage in spec.stages:
         entry: dict[str, Any] = {

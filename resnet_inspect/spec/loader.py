@@ -8,10 +8,10 @@ from pathlib import Path as FilePath
 from typing import Any
 
 from resnet_inspect.errors import Problem, SpecError
+from resnet_inspect.plan.network import NetworkPlan
 from resnet_inspect.spec.checks import check_spec
-from resnet_inspect.spec.plan import NetworkPlan
+from resnet_inspect.spec.parser import Spec, did_you_mean, parse_spec
 from resnet_inspect.spec.rules import check_rules
-from resnet_inspect.spec.schema import Spec, did_you_mean, parse_spec
 from resnet_inspect.spec.source import Path, SourceMap, load_yaml, read_text
 
 PRESET_DIR = FilePath(__file__).parent / "presets"

@@ -11,8 +11,9 @@ for; a bottleneck's 1x1 convolutions change the width by design). No torch.
 from __future__ import annotations
 
 from resnet_inspect.errors import Problem
-from resnet_inspect.spec.plan import NetworkPlan
-from resnet_inspect.spec.schema import Spec
+from resnet_inspect.plan.network import NetworkPlan
+from resnet_inspect.plan.tree import Layer, walk
+from resnet_inspect.spec.parser import Spec
 from resnet_inspect.spec.source import Path, SourceMap
 
 
@@ -31,12 +32,14 @@ def check_rules(spec: Spec, plan: NetworkPlan, source: SourceMap) -> list[Proble
     }
     convs = []
     for block in plan.blocks:
-        for layer in block.layers:
-            if layer.type == "conv" and layer.kernel == 3:
-                path: Path = ("stages", block.stage, "filters")
-                if (block.stage, block.index) in overridden:
-                    path = ("stages", block.stage, "blocks", block.index, "filters")
-                convs.append((f"{block.name}.{layer.name}", layer, path))
+        facts = block.block
+        assert facts is not None
+        for name, layer, _ in walk(block, facts.path):
+            if isinstance(layer, Layer) and layer.kind == "conv" and layer.kernel == (3, 3):
+                path: Path = ("stages", facts.stage, "filters")
+                if (facts.stage, facts.index) in overridden:
+                    path = ("stages", facts.stage, "blocks", facts.index, "filters")
+                convs.append((name, layer, path))
     warnings: list[Problem] = []
     by_size: dict[tuple[int, int], tuple[str, int]] = {}
     for name, layer, path in convs:

@@ -1,0 +1,111 @@
+"""One forward pass on the meta device that records every module call and every operation.
+
+The model runs on torch's "meta" device: shapes propagate but nothing is allocated and no
+arithmetic happens, so the cost does not grow with batch size or resolution. Three recorders
+run at once (recording.py): forward (pre-)hooks on every module give the module rows and the
+module stack (the model's own hooks, and torch's global module hooks, are set aside for the
+pass and put back after it: a hook that reads values would fail on meta tensors, and analysis
+must not run user code that is not the forward itself); a TorchDispatchMode records every ATen
+operator; a TorchFunctionMode records the functions fvcore's formulas are written for as one
+operation each. Modules of exactly a layer kind's class take the fast path
+(shape_forwards.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from resnet_inspect.analyzers.records import ModuleCall, Trace
+from resnet_inspect.analyzers.trace.module_facts import module_infos
+from resnet_inspect.analyzers.trace.recording import (
+    FunctionRecorder,
+    OperatorRecorder,
+    Tracer,
+    failure_message,
+    tensors_in,
+)
+from resnet_inspect.analyzers.trace.shape_forwards import shape_only_forward
+from resnet_inspect.analyzers.trace.torch_internals import hooks_set_aside
+from resnet_inspect.errors import AnalysisError
+
+
+def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int) -> Trace:
+    """Run `model` (on the meta device) once and record its modules and operations.
+
+    The model's own hooks and torch's global module hooks do not run; they, the swapped
+    forwards and our hooks are put back as they were in `finally`. `model` must be the
+    caller's copy. A shape the real forward would refuse is an AnalysisError naming the
+    module."""
+    tracer = Tracer()
+    modules = dict(model.named_modules())
+    calls: dict[str, ModuleCall] = {}
+    handles = []
+
+    def pre_hook_for(name: str):  # noqa: ANN202 - torch hook signature
+        def pre_hook(module: nn.Module, _inputs: Any) -> None:
+            if name not in calls:
+                calls[name] = ModuleCall(name, first_op=len(tracer.ops))
+            tracer.stack.append(name)
+
+        return pre_hook
+
+    def hook_for(name: str):  # noqa: ANN202 - torch hook signature
+        def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            tracer.stack.pop()
+            call = calls[name]
+            call.calls += 1
+            if call.calls == 1:
+                call.first_end = len(tracer.ops)
+            found = tensors_in(output)
+            if found and not call.output_shape:
+                call.output_shape = list(found[0].shape)
+                call.output_key = tracer.key(found[0])
+
+        return hook
+
+    swapped = {}
+    for module in modules.values():
+        forward = shape_only_forward(module, tracer)
+        if forward is not None:
+            swapped[module] = forward
+    parameter = next(iter(model.parameters()), None)
+    dtype = parameter.dtype if parameter is not None else torch.float32
+    try:
+        with hooks_set_aside(list(modules.values())):
+            try:
+                for module, forward in swapped.items():
+                    module.__dict__["forward"] = forward  # an instance attribute, as `m.forward =`
+                for name, module in modules.items():
+                    if name:
+                        handles.append(module.register_forward_pre_hook(pre_hook_for(name)))
+                        handles.append(module.register_forward_hook(hook_for(name)))
+                x = torch.empty((batch_size, *input_shape), device="meta", dtype=dtype)
+                tracer.activations.add(tracer.key(x))
+                input_ref = tracer.ref(x)
+                with torch.no_grad(), FunctionRecorder(tracer), OperatorRecorder(tracer):
+                    output = model(x)
+            finally:
+                for handle in handles:
+                    handle.remove()
+                for module in swapped:
+                    del module.__dict__["forward"]
+    except AnalysisError:
+        raise
+    except Exception as err:  # a user model may raise anything on a bad input shape
+        where = tracer.stack[-1]
+        raise AnalysisError(failure_message(err, where, modules, input_shape)) from err
+    return Trace(
+        modules=calls,
+        ops=tracer.ops,
+        input=input_ref,
+        outputs=[tracer.ref(t) for t in tensors_in(output)],
+        batch_size=batch_size,
+        element_bytes=torch.empty((), dtype=dtype).element_size(),
+        infos=module_infos(model),
+    )
+
+
+__all__ = ["trace_model"]

@@ -1,0 +1,411 @@
+"""Recording one forward on the meta device: every ATen operator with its tensors (a
+TorchDispatchMode), the functions fvcore's formulas are written for as one operation each (a
+TorchFunctionMode), and the innermost module running each (the stack the module hooks keep).
+
+Each tensor is marked as an activation (computed from the input) or a weight (parameters,
+buffers and anything computed from them alone): a matrix product with a weight operand is a
+layer's work (`macs`), one of two activations is attention (`attention_macs`). Storages are the
+identity of tensors, so views and in-place writes keep the data flow. Elementwise results on
+meta tensors are made here (torch computes them with Python reference code that imports sympy
+on first use).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from resnet_inspect.analyzers.records import OpCall, TensorRef
+from resnet_inspect.analyzers.trace.torch_internals import (
+    DispatchMode,
+    calls_attention,
+    storage_key,
+    with_attention,
+)
+from resnet_inspect.errors import AnalysisError
+from resnet_inspect.plan.layer_kinds import pair
+
+# ATen operators that only reinterpret memory, make new tensors or read metadata: no arithmetic,
+# and the data flow follows the storage they share.
+SKIPPED_ATEN = {
+    "view",
+    "_unsafe_view",
+    "reshape",
+    "t",
+    "transpose",
+    "permute",
+    "expand",
+    "select",
+    "slice",
+    "squeeze",
+    "unsqueeze",
+    "detach",
+    "alias",
+    "as_strided",
+    "split",
+    "split_with_sizes",
+    "unbind",
+    "chunk",
+    "narrow",
+    "empty",
+    "empty_like",
+    "empty_strided",
+    "new_empty",
+    "new_empty_strided",
+    "new_zeros",
+    "new_ones",
+    "zeros",
+    "zeros_like",
+    "ones",
+    "ones_like",
+    "full",
+    "full_like",
+    "arange",
+    "scalar_tensor",
+    "lift_fresh",
+    "lift_fresh_copy",
+    "_local_scalar_dense",
+    "sym_size",
+    "sym_stride",
+    "sym_numel",
+    "is_same_size",
+    "_has_compatible_shallow_copy_type",
+}
+# ATen operator -> the name the analyzers use (one name per operation, as fvcore writes it).
+_ATEN_NAMES = {
+    "native_batch_norm": "batch_norm",
+    "_native_batch_norm_legit": "batch_norm",
+    "_native_batch_norm_legit_no_training": "batch_norm",
+    "native_layer_norm": "layer_norm",
+    "native_group_norm": "group_norm",
+    "max_pool2d_with_indices": "max_pool2d",
+    "_adaptive_avg_pool2d": "adaptive_avg_pool2d",
+    "_softmax": "softmax",
+    "_safe_softmax": "softmax",
+    "_scaled_dot_product_flash_attention_for_cpu": "scaled_dot_product_attention",
+    "_scaled_dot_product_efficient_attention": "scaled_dot_product_attention",
+    "_scaled_dot_product_flash_attention": "scaled_dot_product_attention",
+    "_scaled_dot_product_cudnn_attention": "scaled_dot_product_attention",
+    "_to_copy": "to",
+}
+# Functions recorded as one operation (the ATen operators inside them are not recorded apart):
+# those fvcore has a formula for, as TorchScript records them, and pooling and attention.
+_FUNCTIONS = {
+    "conv1d": "convolution",
+    "conv2d": "convolution",
+    "conv3d": "convolution",
+    "conv_transpose1d": "convolution",
+    "conv_transpose2d": "convolution",
+    "conv_transpose3d": "convolution",
+    "linear": "linear",
+    "matmul": "matmul",
+    "__matmul__": "matmul",
+    "__rmatmul__": "matmul",
+    "bmm": "bmm",
+    "mm": "mm",
+    "addmm": "addmm",
+    "einsum": "einsum",
+    "batch_norm": "batch_norm",
+    "layer_norm": "layer_norm",
+    "group_norm": "group_norm",
+    "instance_norm": "instance_norm",
+    "interpolate": "interpolate",
+    "adaptive_avg_pool1d": "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d": "adaptive_avg_pool2d",
+    "adaptive_max_pool2d": "adaptive_max_pool2d",
+    "max_pool2d": "max_pool2d",
+    "avg_pool2d": "avg_pool2d",
+    "grid_sample": "grid_sampler",
+    "scaled_dot_product_attention": "scaled_dot_product_attention",
+}
+
+
+def tensors_in(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for item in value for t in tensors_in(item)]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in tensors_in(item)]
+    return []
+
+
+class Tracer:
+    """The records of one pass, and how they are made."""
+
+    def __init__(self) -> None:
+        self.ops: list[OpCall] = []
+        self.stack: list[str] = [""]
+        self.keep: list[torch.Tensor] = []  # holds every seen tensor so storage keys stay unique
+        self.activations: set[int] = set()  # storages computed from the input
+        self.in_function = 0  # > 0 inside a function recorded as one operation
+
+    def key(self, tensor: torch.Tensor) -> int:
+        self.keep.append(tensor)
+        return storage_key(tensor)
+
+    def ref(self, tensor: torch.Tensor) -> TensorRef:
+        key = self.key(tensor)
+        nbytes = tensor.untyped_storage().nbytes()
+        return TensorRef(key, tuple(tensor.shape), nbytes, key not in self.activations)
+
+    def record(
+        self, name: str, inputs: list[torch.Tensor], outputs: list[torch.Tensor], **attributes: Any
+    ) -> None:
+        refs = [self.ref(t) for t in inputs]
+        if any(not ref.is_state for ref in refs):
+            self.activations.update(self.key(t) for t in outputs)
+        self.ops.append(
+            OpCall(
+                name=name,
+                module=self.stack[-1],
+                inputs=refs,
+                outputs=[self.ref(t) for t in outputs],
+                **attributes,
+            )
+        )
+
+    def call_whole(
+        self, name: str, raw: str, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Run `func` as one operation: the ATen operators inside it are not recorded apart."""
+        self.in_function += 1
+        try:
+            out = func(*args, **kwargs)
+        finally:
+            self.in_function -= 1
+        self.record_function(name, raw, args, kwargs, out)
+        return out
+
+    def record_function(
+        self, name: str, raw: str, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
+    ) -> None:
+        """One call of a function in _FUNCTIONS, with the attributes its formulas need."""
+        attributes: dict[str, Any] = {}
+        if name == "convolution":
+            transposed = "transpose" in raw
+            attributes = _conv_attributes(
+                _arg(args, kwargs, 1, "weight"),
+                _arg(args, kwargs, 3, "stride", 1),
+                _arg(args, kwargs, 7 if transposed else 5, "dilation", 1),
+                transposed,
+            )
+        elif name == "linear":
+            attributes = {"weight_shape": tuple(_arg(args, kwargs, 1, "weight").shape)}
+        elif name in ("max_pool2d", "avg_pool2d"):
+            attributes = _pool_attributes(name, args, kwargs)
+        elif name == "batch_norm":
+            attributes = {
+                "affine": _arg(args, kwargs, 3, "weight", None) is not None,
+                "training": bool(_arg(args, kwargs, 5, "training", False)),
+            }
+        elif name == "instance_norm":
+            attributes = {"affine": _arg(args, kwargs, 3, "weight", None) is not None}
+        elif name in ("layer_norm", "group_norm"):
+            attributes = {"affine": _arg(args, kwargs, 2, "weight", None) is not None}
+        elif name == "einsum":
+            attributes = {"equation": str(args[0] if args else kwargs.get("equation"))}
+        elif name == "interpolate":
+            mode = _arg(args, kwargs, 3, "mode", "nearest")
+            name = {"bilinear": "upsample_bilinear2d", "nearest": "upsample_nearest2d"}.get(
+                mode, f"upsample_{mode}"
+            )
+        self.record(
+            f"aten::{name}", tensors_in(args) + tensors_in(kwargs), tensors_in(out), **attributes
+        )
+
+    def record_aten(
+        self, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
+    ) -> None:
+        """One ATen operator called outside the functions recorded whole."""
+        packet = func.overloadpacket.__name__
+        if packet in SKIPPED_ATEN:
+            return
+        name = _ATEN_NAMES.get(packet, packet)
+        attributes: dict[str, Any] = {}
+        if packet == "convolution":
+            # (input, weight, bias, stride, padding, dilation, transposed, ...)
+            attributes = _conv_attributes(args[1], args[3], args[5], bool(args[6]))
+        elif name == "batch_norm":
+            # (input, weight, bias, [running_mean, running_var,] training, ...); the
+            # no_training variant has no flag
+            flag = None if packet.endswith("no_training") else args[5 if len(args) >= 7 else 3]
+            attributes = {"affine": args[1] is not None, "training": bool(flag)}
+        elif name in ("layer_norm", "group_norm"):
+            attributes = {"affine": len(args) > 2 and args[2] is not None}
+        elif name in ("max_pool2d", "avg_pool2d"):
+            attributes = _pool_attributes(name, args, kwargs)
+        elif packet in ("mean", "sum", "amax", "amin") and len(args) > 1 and args[1] is not None:
+            rank = args[0].dim()
+            dims = {
+                d % rank for d in (args[1] if isinstance(args[1], (list, tuple)) else [args[1]])
+            }
+            attributes = {"global_reduce": rank >= 3 and {rank - 1, rank - 2} <= dims}
+        self.record(
+            f"aten::{name}", tensors_in(args) + tensors_in(kwargs), tensors_in(out), **attributes
+        )
+
+
+def _conv_attributes(
+    weight: torch.Tensor, stride: Any, dilation: Any, transposed: bool
+) -> dict[str, Any]:
+    """What the counters read of a convolution, from F.conv*d's or aten::convolution's
+    arguments."""
+    spatial = weight.dim() - 2
+    return {
+        "kernel": tuple(int(k) for k in weight.shape[2:]),
+        "stride": _tuple(stride, spatial),
+        "dilation": _tuple(dilation, spatial),
+        "weight_shape": tuple(weight.shape),
+        "transposed": transposed,
+    }
+
+
+def _pool_attributes(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Kernel, stride and dilation of a pool: F.max_pool2d / F.avg_pool2d and their ATen
+    operators take (input, kernel_size, stride, padding[, dilation]) alike."""
+    kernel = pair(_arg(args, kwargs, 1, "kernel_size"))
+    stride = _arg(args, kwargs, 2, "stride", None)
+    dilation = _arg(args, kwargs, 4, "dilation", 1) if name == "max_pool2d" else 1
+    return {
+        "kernel": kernel,
+        "stride": pair(stride) if stride else kernel,
+        "dilation": pair(dilation),
+    }
+
+
+def _tuple(value: Any, length: int) -> tuple[int, ...]:
+    if isinstance(value, int):
+        return (value,) * length
+    return tuple(int(v) for v in value)
+
+
+def _arg(
+    args: tuple[Any, ...], kwargs: dict[str, Any], index: int, key: str, default: Any = ...
+) -> Any:
+    if len(args) > index:
+        return args[index]
+    if key in kwargs:
+        return kwargs[key]
+    if default is ...:
+        raise AnalysisError(f"cannot read {key!r} of an operation")
+    return default
+
+
+class FunctionRecorder(TorchFunctionMode):
+    """Marks the calls of the functions in _FUNCTIONS (at the Python level, as TorchScript and
+    fvcore see them); the outermost such call is recorded as one operation.
+    scaled_dot_product_attention is one operation also where F.multi_head_attention_forward
+    calls it (nn.MultiheadAttention with need_weights=False, nn.TransformerEncoderLayer): on
+    the meta device its ATen decomposition would look like plain bmm, and fvcore has no
+    handler for it, so `full` leaves it out as fvcore does while `attention_macs` counts it."""
+
+    def __init__(self, tracer: Tracer) -> None:
+        super().__init__()
+        self.tracer = tracer
+
+    def __torch_function__(
+        self,
+        func: Any,
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        raw = getattr(func, "__name__", "")
+        name = _FUNCTIONS.get(raw)
+        if name is None or self.tracer.in_function:
+            if calls_attention(func) and not self.tracer.in_function:
+                return with_attention(func, self.attention)(*args, **kwargs)
+            return func(*args, **kwargs)
+        return self.tracer.call_whole(name, raw, func, args, kwargs)
+
+    def attention(self, *args: Any, **kwargs: Any) -> Any:
+        """scaled_dot_product_attention called inside a composite function, as one operation."""
+        name = "scaled_dot_product_attention"
+        function = torch.nn.functional.scaled_dot_product_attention
+        return self.tracer.call_whole(name, name, function, args, kwargs)
+
+
+class OperatorRecorder(DispatchMode):
+    """Records every ATen operator that runs outside the functions recorded whole."""
+
+    def __init__(self, tracer: Tracer) -> None:
+        super().__init__()
+        self.tracer = tracer
+
+    def __torch_dispatch__(
+        self,
+        func: Any,
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        out = pointwise_result(func, args, kwargs)
+        if out is None:
+            out = func(*args, **kwargs)
+        if not self.tracer.in_function:
+            self.tracer.record_aten(func, args, kwargs, out)
+        return out
+
+
+# Elementwise operators whose result on the meta device is made here: torch computes it with
+# Python reference code that imports sympy on first use (0.3-1.5 s for the first residual add).
+_POINTWISE = {
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "gelu",
+    "silu",
+    "hardswish",
+    "hardsigmoid",
+    "leaky_relu",
+    "elu",
+    "neg",
+    "exp",
+    "clamp",
+    "clamp_min",
+    "hardtanh",
+}
+
+
+def pointwise_result(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The result of an elementwise operator on meta tensors of one dtype, or None to let torch
+    compute it (other devices, mixed dtypes, shapes that do not broadcast: torch raises)."""
+    name = func.overloadpacket.__name__
+    inplace = name.endswith("_")
+    if name.removesuffix("_") not in _POINTWISE:
+        return None
+    tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
+    if not tensors or not tensors[0].is_floating_point():
+        return None  # integer division and comparisons change the dtype: torch decides
+    if any(t.device.type != "meta" or t.dtype != tensors[0].dtype for t in tensors):
+        return None
+    try:
+        shape = list(torch.broadcast_shapes(*(t.shape for t in tensors)))
+    except RuntimeError:
+        return None  # shapes that do not broadcast: torch raises its own error
+    first = tensors[0]
+    if inplace:
+        return first if list(first.shape) == shape else None
+    if list(first.shape) == shape:
+        return torch.empty_like(first)
+    return torch.empty(shape, dtype=first.dtype, device="meta")
+
+
+def failure_message(
+    err: Exception, where: str, modules: dict[str, nn.Module], input_shape: tuple[int, ...]
+) -> str:
+    """The real forward's refusal in one line, naming the innermost module that was running."""
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if not where:
+        return f"the forward pass failed on input {list(input_shape)}: {first}"
+    return f"{where} ({type(modules[where]).__name__}) failed on input {list(input_shape)}: {first}"
