@@ -96,3 +96,13 @@ class RenderError(ResnetInspectError):
     """A renderer or an output file failed."""
 
     exit_code = 5
+
+
+class ResnetInspectWarning(UserWarning):
+    """Something the user should know that changes no number; the CLI prints it as one line,
+    "note: …", on standard error."""
+
+
+class TracedInstead(ResnetInspectWarning):
+    """The plan's pass could not run a block's forward on its stand-ins (an operation they do
+    not model); the report was made by tracing the built model instead."""

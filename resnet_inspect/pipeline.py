@@ -25,7 +25,7 @@ from resnet_inspect.analyzers.plan_pass import StandInError, plan_trace
 from resnet_inspect.analyzers.receptive_field import final_field, propagate
 from resnet_inspect.analyzers.records import Trace
 from resnet_inspect.analyzers.rows import module_rows
-from resnet_inspect.errors import UsageError
+from resnet_inspect.errors import TracedInstead, UsageError
 from resnet_inspect.experiments.timing import measure_latency
 from resnet_inspect.inputs import check_channels_first, parse_input_shape, resolve_batch
 from resnet_inspect.options import Options
@@ -37,11 +37,6 @@ if TYPE_CHECKING:
     from torch import nn
 
 _WEIGHTED = {"Conv1d", "Conv2d", "Conv3d", "Linear"}
-
-
-class FellBack(UserWarning):
-    """The plan's pass could not run a block's forward on its stand-ins (an operation they do
-    not model); the report was made by tracing the built model instead (one line)."""
 
 
 # The report sections made from the trace beside the rows and totals: name -> analyzer.
@@ -62,8 +57,9 @@ def summarize(
     made as `options` say (options.py). The pass runs the block types' forward code over the
     planned layers, without torch; `options.from_model` builds the nn.Module on torch's meta
     device and traces it instead (slower, the same report: a test holds every preset to it).
-    A forward the plan's stand-ins cannot run falls back to the traced model, with a FellBack
-    warning of one line. `progress(done, total)` is called while latency is measured."""
+    A forward the plan's stand-ins cannot run falls back to the traced model, with a
+    TracedInstead warning of one line. `progress(done, total)` is called while latency is
+    measured."""
     options = options or Options()
     dims, batch = (
         parse_input_shape(options.input_shape) if options.input_shape is not None else (None, None)
@@ -83,7 +79,9 @@ def summarize(
         try:
             trace = plan_trace(plan, batch_size, element_bytes(dtype))
         except StandInError as err:  # a forward the stand-ins cannot run: trace the model
-            warnings.warn(FellBack(f"{err}; traced the built model instead"), stacklevel=2)
+            first = str(err).splitlines()[0][:300] if str(err) else type(err).__name__
+            message = f"{first}; the summary traced the built model instead (--from-model)"
+            warnings.warn(TracedInstead(message), stacklevel=2)
             trace = _trace_copy(_built(spec, device="meta"), spec.input, batch_size, dtype)
     report = report_from_trace(
         trace,
@@ -387,7 +385,6 @@ def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
 
 
 __all__ = [
-    "FellBack",
     "Options",
     "analyze",
     "load_factory",

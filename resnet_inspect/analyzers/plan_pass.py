@@ -259,7 +259,11 @@ def plan_trace(plan: NetworkPlan, batch_size: int, element_bytes: int) -> Trace:
         raise
     except Exception as err:  # the forward did what the stand-ins cannot (torch.cat…)
         where = run.stack[-1] or "the network"
-        raise StandInError(f"{where}: {type(err).__name__}: {err}") from err
+        first = str(err).splitlines()[0][:200] if str(err) else ""
+        raise StandInError(
+            f"{where}: its forward uses an operation the plan's stand-ins do not model "
+            f"({type(err).__name__}: {first})"
+        ) from err
     if not isinstance(output, _Tensor):
         raise StandInError(f"the network returned a {type(output).__name__}, not a tensor")
     return Trace(

@@ -76,6 +76,31 @@ MODEL_OPTION = click.option(
 )
 
 
+def _import_modules(ctx: click.Context, param: click.Parameter, names: tuple[str, ...]) -> None:
+    from resnet_inspect.plan.plugins import import_modules
+
+    for name in names:
+        try:
+            import_modules([name])
+        except BaseException as err:  # noqa: BLE001 - the user's module ran and failed
+            first = str(err).splitlines()[0][:200] if str(err) else type(err).__name__
+            raise UsageError(f"--import {name}: {type(err).__name__}: {first}") from None
+
+
+IMPORT_OPTION = click.option(
+    "--import",
+    "imports",
+    metavar="MODULE",
+    multiple=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_import_modules,
+    help="Import this Python module first (repeatable; the current directory is searched), so "
+    "that a spec can name the block types and layer kinds it defines (block: "
+    "mymodule:MyBlock). A spec never imports code by itself.",
+)
+
+
 def quiet_broken_pipe() -> None:
     """The reader went away (`| head`): send what is left to /dev/null so the interpreter's
     final flush does not complain."""

@@ -9,6 +9,7 @@ from resnet_inspect.cli.common import (
     DEVICE_OPTION,
     DTYPE_OPTION,
     FORMATS,
+    IMPORT_OPTION,
     LATENCY_OPTION,
     OUTPUT_OPTION,
     check_output,
@@ -25,6 +26,7 @@ from resnet_inspect.render.diagram import STYLES as DIAGRAM_STYLES
 
 
 @cli.command()
+@IMPORT_OPTION
 @click.argument("targets", nargs=-1, required=True)
 @click.option(
     "--input",

@@ -8,6 +8,7 @@ from resnet_inspect.cli.common import (
     BATCH_OPTION,
     DEPTHS,
     DEVICE_OPTION,
+    IMPORT_OPTION,
     INPUT_OPTION,
     LATENCY_OPTION,
     MODEL_OPTION,
@@ -30,6 +31,7 @@ from resnet_inspect.render.diagram import STYLES as DIAGRAM_STYLES
 
 
 @cli.command()
+@IMPORT_OPTION
 @click.argument("target", required=False)
 @MODEL_OPTION
 @click.option(
@@ -121,6 +123,7 @@ def diagram(
 
 
 @cli.command()
+@IMPORT_OPTION
 @click.argument("target", required=False)
 @MODEL_OPTION
 @click.option(
@@ -171,6 +174,7 @@ def report(
 
 
 @cli.command("table")
+@IMPORT_OPTION
 @click.argument("targets", nargs=-1, required=True)
 @INPUT_OPTION
 @click.option(

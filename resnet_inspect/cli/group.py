@@ -6,12 +6,14 @@ import os
 import sys
 import tempfile
 import traceback
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 import click
 
 from resnet_inspect.cli.common import EXIT_BROKEN_PIPE, MAX_ERROR_LINES, quiet_broken_pipe
-from resnet_inspect.errors import ResnetInspectError
+from resnet_inspect.errors import ResnetInspectError, ResnetInspectWarning
 from resnet_inspect.render.escape import terminal_text
 from resnet_inspect.version import __version__
 
@@ -20,6 +22,12 @@ class _Group(click.Group):
     """Catches our errors once: one line per problem on stderr, the error's exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", ResnetInspectWarning)
+            warnings.showwarning = _show_note(warnings.showwarning)
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ResnetInspectError as err:
@@ -50,6 +58,19 @@ class _Group(click.Group):
                 err=True,
             )
             ctx.exit(1)
+
+
+def _show_note(show: Callable[..., None]) -> Callable[..., None]:
+    """Our warnings as one line each, "note: …", on standard error; others as Python shows
+    them."""
+
+    def note(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, ResnetInspectWarning):
+            click.echo(f"note: {terminal_text(message)}", err=True)
+        else:
+            show(message, category, *args, **kwargs)
+
+    return note
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -9,6 +9,7 @@ import click
 from resnet_inspect.cli.common import (
     DEVICE_OPTION,
     DTYPE_OPTION,
+    IMPORT_OPTION,
     INPUT_OPTION,
     MAX_ITERS,
     MAX_PEAK_TFLOPS,
@@ -30,6 +31,7 @@ from resnet_inspect.options import LatencyOptions, Options
 
 
 @cli.command()
+@IMPORT_OPTION
 @click.argument("target", required=False)
 @MODEL_OPTION
 @DEVICE_OPTION

@@ -7,6 +7,7 @@ import sys
 import click
 
 from resnet_inspect.cli.common import (
+    IMPORT_OPTION,
     MAX_ERROR_LINES,
     OUTPUT_OPTION,
     emit,
@@ -16,6 +17,7 @@ from resnet_inspect.render.escape import terminal_text
 
 
 @cli.command()
+@IMPORT_OPTION
 @click.argument("targets", nargs=-1, required=True)
 @click.option(
     "--rules",
@@ -65,6 +67,7 @@ def presets() -> None:
 
 
 @cli.command("spec")
+@IMPORT_OPTION
 @click.argument("name")
 @click.option("--as-written", is_flag=True, help="The preset file itself, with its extends: line.")
 @OUTPUT_OPTION

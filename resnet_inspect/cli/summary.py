@@ -11,6 +11,7 @@ from resnet_inspect.cli.common import (
     DEVICE_OPTION,
     DTYPE_OPTION,
     FORMATS,
+    IMPORT_OPTION,
     INPUT_OPTION,
     LATENCY_OPTION,
     MODEL_OPTION,
@@ -28,6 +29,7 @@ from resnet_inspect.options import Options
 
 
 @cli.command()
+@IMPORT_OPTION
 @click.argument("target", required=False)
 @MODEL_OPTION
 @click.option(

@@ -36,14 +36,17 @@ def find_block(word: str) -> tuple[type[Block] | None, str]:
             return None, f"{word} is not a block type (a subclass of resnet_inspect.Block)"
         BLOCKS[word] = found  # the spec's word for it from now on
         return found, ""
-    if _load_entry_point("block", word) and word in BLOCKS:
-        return BLOCKS[word], ""
-    return None, ""
+    loaded = _load_entry_point("block", word)
+    if isinstance(loaded, type) and issubclass(loaded, Block):
+        BLOCKS.setdefault(word, loaded)  # the entry point's name, beside the class's own
+    return (BLOCKS[word], "") if word in BLOCKS else (None, "")
 
 
 def find_layer_kind(word: str) -> bool:
     """Whether a layer kind of this name is registered, after the entry points of that name."""
-    return word in LAYER_KINDS or (_load_entry_point("layer kind", word) and word in LAYER_KINDS)
+    if word not in LAYER_KINDS:
+        _load_entry_point("layer kind", word)
+    return word in LAYER_KINDS
 
 
 def _from_path(word: str) -> tuple[Any, str]:
@@ -63,13 +66,11 @@ def _from_path(word: str) -> tuple[Any, str]:
     return found, ""
 
 
-def _load_entry_point(what: str, name: str) -> bool:
-    """Load the installed entry point `name` of the group for `what`; whether one was found."""
+def _load_entry_point(what: str, name: str) -> Any:
+    """What the installed entry point `name` of the group for `what` names (its module is
+    imported), or None where there is none."""
     entry = _entry_points(ENTRY_POINTS[what]).get(name)
-    if entry is None:
-        return False
-    entry.load()
-    return True
+    return None if entry is None else entry.load()
 
 
 @functools.cache

@@ -135,7 +135,7 @@ def test_a_spec_summary_never_loads_torch():
 
 
 def test_a_forward_the_stand_ins_cannot_run_falls_back_to_the_traced_model(monkeypatch):
-    from resnet_inspect.pipeline import FellBack
+    from resnet_inspect.errors import TracedInstead
     from resnet_inspect.plan.blocks import BLOCKS
 
     block = BLOCKS["basic"]
@@ -146,7 +146,7 @@ def test_a_forward_the_stand_ins_cannot_run_falls_back_to_the_traced_model(monke
         ).clamp(0)
 
     monkeypatch.setitem(BLOCKS, "basic", type("BasicBlock", (block,), {"forward": forward}))
-    with pytest.warns(FellBack, match="no stand-in for the tensor operation 'clamp'") as caught:
+    with pytest.warns(TracedInstead, match="no stand-in for the tensor operation 'clamp'") as caught:
         report = summarize("resnet18")
     assert len(caught) == 1 and "\n" not in str(caught[0].message)  # one line
     assert report.flops.uncounted_ops["aten::clamp"] == 8  # every block's, in the traced model
