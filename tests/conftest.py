@@ -61,3 +61,11 @@ def pytest_addoption(parser):
         action="store_true",
         help="write the golden files of the tests that have them (tests/render/golden/)",
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_terminal_size_from_outside(monkeypatch):
+    """Tables fit COLUMNS when it is set; tests set it themselves where they mean a width, so
+    the shell's (or a test runner's) does not leak in."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)

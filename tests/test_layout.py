@@ -195,6 +195,7 @@ def test_imports_go_one_way():
             assert rank[parts[1]] <= rank[here], f"{path} imports {name}"
 
 
+@pytest.mark.subprocess
 def test_the_package_root_imports_no_torch_rich_or_graphviz_at_load():
     import subprocess
     import sys
@@ -219,6 +220,7 @@ def test_only_the_cli_prints_or_exits():
                 assert not (isinstance(node.value, ast.Name) and node.value.id == "sys"), path
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize("args", [["check", "."], ["format", "--check", "."]])
 def test_ruff(args):
     ruff = tool("ruff")
@@ -226,6 +228,8 @@ def test_ruff(args):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.subprocess
+@pytest.mark.slow
 def test_mypy():
     mypy = tool("mypy")
     result = subprocess.run(

@@ -8,7 +8,8 @@ a stride in the wrong place) shows as a mismatch against the model counted layer
 
 from __future__ import annotations
 
-from resnet_inspect.plan.blocks import BLOCKS, OPTIONS, BlockInput
+from resnet_inspect.plan.blocks import OPTIONS, BlockInput
+from resnet_inspect.plan.plugins import block_type as find_block_type
 from resnet_inspect.plan.shortcuts import SHORTCUTS, shortcut_for
 from resnet_inspect.plan.tree import stage_name
 from resnet_inspect.report import CheckRow, CheckSection, StageRow
@@ -49,7 +50,7 @@ def closed_form_stages(spec: Spec) -> dict[str, Cost | None]:
     stages whose block type states no closed form (a block of your own may not)."""
     stem, channels, size = _stem(spec)
     result: dict[str, Cost | None] = {"stem": stem} if spec.stem else {}
-    block_type = BLOCKS[spec.block]
+    block_type = find_block_type(spec.block)
     for index, stage in enumerate(spec.stages):
         params = macs = 0
         stated = True

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from resnet_inspect.plan.blocks import BLOCKS, OPTIONS, Block, BlockInput, StandInTensor
+from resnet_inspect.plan.blocks import OPTIONS, Block, BlockInput, StandInTensor
 from resnet_inspect.plan.layer_kinds import (
     BATCH_NORM,
     LAYER_KINDS,
@@ -21,6 +21,7 @@ from resnet_inspect.plan.layer_kinds import (
     norm_over,
     relu_layer,
 )
+from resnet_inspect.plan.plugins import block_type as find_block_type
 from resnet_inspect.plan.shortcuts import NAME, SHORTCUTS, shortcut_for
 from resnet_inspect.plan.tree import (
     BlockFacts,
@@ -152,7 +153,7 @@ def plan_network(spec: Spec) -> tuple[NetworkPlan, list[PlanIssue]]:
         stem.append(layer)
         channels, size = layer.out_channels, layer.out_size
 
-    block_type = BLOCKS[spec.block]
+    block_type = find_block_type(spec.block)
     stages: list[Node] = []
     for s, stage in enumerate(spec.stages):
         blocks: list[Node] = []

@@ -25,21 +25,30 @@ ENTRY_POINTS = {"block": "resnet_inspect.blocks", "layer kind": "resnet_inspect.
 
 
 def find_block(word: str) -> tuple[type[Block] | None, str]:
-    """(block type, "") for a spec's `block:` word, or (None, why not) for one it cannot use."""
-    if word in BLOCKS:
-        return BLOCKS[word], ""
+    """(block type, "") for a spec's `block:` word, or (None, why not) for one it cannot use.
+    An import path is read from the imported module each time (never cached: a module can be
+    imported again)."""
     if ":" in word:
         found, problem = _from_path(word)
         if found is None:
             return None, problem
         if not (isinstance(found, type) and issubclass(found, Block)):
             return None, f"{word} is not a block type (a subclass of resnet_inspect.Block)"
-        BLOCKS[word] = found  # the spec's word for it from now on
         return found, ""
+    if word in BLOCKS:
+        return BLOCKS[word], ""
     loaded = _load_entry_point("block", word)
     if isinstance(loaded, type) and issubclass(loaded, Block):
         BLOCKS.setdefault(word, loaded)  # the entry point's name, beside the class's own
     return (BLOCKS[word], "") if word in BLOCKS else (None, "")
+
+
+def block_type(word: str) -> type[Block]:
+    """The block type of a validated spec's `block:` word."""
+    found, problem = find_block(word)
+    if found is None:
+        raise KeyError(problem or f"no block type {word!r}")
+    return found
 
 
 def find_layer_kind(word: str) -> bool:
@@ -94,4 +103,4 @@ def import_modules(names: list[str] | tuple[str, ...]) -> None:
         importlib.import_module(name)
 
 
-__all__ = ["ENTRY_POINTS", "find_block", "find_layer_kind", "import_modules"]
+__all__ = ["ENTRY_POINTS", "block_type", "find_block", "find_layer_kind", "import_modules"]

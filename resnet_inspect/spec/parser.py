@@ -17,7 +17,7 @@ from resnet_inspect.errors import Problem, SpecError
 from resnet_inspect.plan.blocks import BLOCKS, OPTIONS
 from resnet_inspect.plan.layer_kinds import BATCH_NORM, LAYER_KINDS
 from resnet_inspect.plan.network import head_layer_names
-from resnet_inspect.plan.plugins import find_block, find_layer_kind
+from resnet_inspect.plan.plugins import block_type, find_block, find_layer_kind
 from resnet_inspect.plan.shortcuts import OPTIONS as SHORTCUT_LETTERS
 from resnet_inspect.plan.shortcuts import SHORTCUTS
 from resnet_inspect.spec.source import Path, SourceMap
@@ -276,12 +276,12 @@ class _Parser:
         head = self.head(raw.get("head", {}), ("head",))
         if isinstance(head, Head):
             self.head_names = head_layer_names(head.pool)
-        if block in BLOCKS:  # a pre-activation net's final BN-ReLU takes names too
-            self.head_names += tuple(name for name, _ in BLOCKS[block].tail)
+        if block is not None:  # a pre-activation net's final BN-ReLU takes names too
+            self.head_names += tuple(name for name, _ in block_type(block).tail)
         stem = self.stem(raw.get("stem"), ("stem",), bool(bias)) if "stem" in raw else None
         stages = self.stages(raw.get("stages"), ("stages",), block) if "stages" in raw else None
 
-        if block is not None and not BLOCKS[block].grouped and groups not in (None, 1):
+        if block is not None and not block_type(block).grouped and groups not in (None, 1):
             grouped = [name for name, kind in BLOCKS.items() if kind.grouped]
             self.fail(
                 ("groups",),
@@ -520,12 +520,12 @@ class _Parser:
         filters = self.int_list(value, path, "filters")
         if filters is None or block is None:
             return filters
-        want = BLOCKS[block].filters
+        want = block_type(block).filters
         if len(filters) != want:
             self.fail(
                 path,
                 f"a {block} block takes {want} filters, got {len(filters)}",
-                f"e.g. {BLOCKS[block].example}",
+                f"e.g. {block_type(block).example}",
             )
             return None
         return filters

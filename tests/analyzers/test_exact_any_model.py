@@ -413,6 +413,7 @@ def test_the_models_hooks_never_run_and_are_kept():
         global_handle.remove()
 
 
+@pytest.mark.subprocess
 def test_the_meta_pass_makes_elementwise_results_itself():
     # torch computes an elementwise op on meta tensors with Python reference code that imports
     # sympy on first use (about a second); the pass makes those results itself. Shapes and

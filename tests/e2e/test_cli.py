@@ -181,6 +181,7 @@ def _modules_after(args: list[str]) -> str:
     ).stdout.strip()
 
 
+@pytest.mark.subprocess
 @pytest.mark.parametrize(
     "args",
     [
@@ -195,6 +196,7 @@ def test_fast_commands_do_not_import_torch(args):
     assert _modules_after(args) == "False"
 
 
+@pytest.mark.subprocess
 def test_console_script_runs():
     result = subprocess.run(
         [tool("resnet-inspect"), "summary", "examples/r50.yaml", "--depth", "stage"],
@@ -206,6 +208,7 @@ def test_console_script_runs():
     assert "25,557,032" in result.stdout
 
 
+@pytest.mark.subprocess
 def test_json_is_byte_identical_across_runs(tmp_path):
     outputs = []
     for run_index in range(2):

@@ -8,6 +8,7 @@ import os
 import random
 import tempfile
 
+import pytest
 import torch
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +20,8 @@ from resnet_inspect import build_model, summarize
 from resnet_inspect.errors import SpecError
 from resnet_inspect.plan.blocks import BLOCKS
 from resnet_inspect.spec import load_checked
+
+pytestmark = pytest.mark.slow
 
 junk = st.recursive(
     st.none()
@@ -180,7 +183,11 @@ def test_every_valid_spec_builds_runs_and_agrees(value):
     assert counter.get_total_flops() == 2 * report.totals.macs
 
 
-EXAMPLES = [path.read_text() for path in sorted((ROOT / "examples").rglob("*.yaml"))]
+EXAMPLES = [
+    path.read_text()
+    for folder in (ROOT / "examples", ROOT / "resnet_inspect" / "spec" / "presets")
+    for path in sorted(folder.rglob("*.yaml"))
+]
 ALPHABET = list(" \n\t:-[]{},#&*!|>'\"0123456789abcxyz") + ["\x00", "é", "<<: "]
 
 

@@ -225,6 +225,8 @@ def test_every_drawing_and_page_is_inert(name, tmp_path):
         _written_by_us((tmp_path / page).read_text())
 
 
+@pytest.mark.browser
+@pytest.mark.slow
 def test_no_script_runs_when_the_pages_are_clicked(tmp_path):
     """Every hostile name in one report and one comparison page, opened in Chromium; every
     element is clicked; alert, confirm, prompt, open and navigation are recorded."""
@@ -306,6 +308,7 @@ def test_full_device_is_exit_5():
     assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
 
 
+@pytest.mark.subprocess
 def test_dev_stdout_goes_to_standard_output(tmp_path):
     result = subprocess.run(
         [tool("resnet-inspect"), "spec", "cifar_resnet20", "-o", "/dev/stdout"],

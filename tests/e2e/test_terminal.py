@@ -13,6 +13,8 @@ from click.testing import CliRunner
 from conftest import REFERENCE, ROOT, tool
 from resnet_inspect.cli import cli
 
+pytestmark = pytest.mark.subprocess  # the command in a child process, as a terminal runs it
+
 WIDTHS = (80, 100, 120, 160)
 
 

@@ -115,7 +115,8 @@ def user_dir(tmp_path, monkeypatch):
     """A directory with the user's module and specs, as the working directory; the module is
     forgotten afterwards (its classes stay registered under names no other test uses)."""
     (tmp_path / "my_blocks.py").write_text(textwrap.dedent(BLOCKS_FILE), encoding="utf-8")
-    for name, block in (("gated", "my_blocks:GatedBlock"), ("cat", "my_cat"), ("named", "my_gated")):
+    specs = {"gated": "my_blocks:GatedBlock", "cat": "my_cat", "named": "my_gated"}
+    for name, block in specs.items():
         (tmp_path / f"{name}.yaml").write_text(SPEC.format(block=block), encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(tmp_path))

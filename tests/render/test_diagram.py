@@ -184,6 +184,7 @@ def test_compare_draws_the_blocks_side_by_side(tmp_path):
     assert "69,632 conv weights" in svg and "1,179,648 conv weights" in svg
 
 
+@pytest.mark.subprocess
 def test_readme_figures_are_current():
     import subprocess
     import sys

@@ -15,6 +15,8 @@ from resnet_inspect import summarize
 from resnet_inspect.render.diagram import paper_dot, render_dot, to_dot
 from resnet_inspect.spec import preset_names
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 # Layer depth of the two nets of over a thousand layers takes 10-16 s each to lay out; their
 # node and label kinds are those of cifar_resnet110 and preact_resnet164, drawn here.
 HUGE = {"cifar_resnet1202", "preact_resnet1001"}
@@ -70,11 +72,17 @@ document.fonts.ready.then(function () {
 """
 
 
+# Every SVG embeds the same font; one page needs it once (each copy costs the browser a second).
+_FONT_FACE = re.compile(r"<defs><style>@font-face\{.*?</style></defs>", re.S)
+
+
 def _page(svgs: list[tuple[str, bytes]]) -> str:
     parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>"]
-    for name, data in svgs:
+    for index, (name, data) in enumerate(svgs):
         text = data.decode("utf-8")
         text = text[text.index("<svg") :]
+        if index:
+            text = _FONT_FACE.sub("", text, count=1)
         parts.append(text.replace("<svg", f'<svg data-name="{html.escape(name)}"', 1))
     parts.append(MEASURE + "</body></html>")
     return "\n".join(parts)
@@ -100,16 +108,20 @@ def _problems(tmp_path, svgs: list[tuple[str, bytes]]) -> tuple[int, list[str]]:
 
 @pytest.mark.parametrize("renderer", ["auto", "graphviz-pure"])
 def test_every_label_fits_its_box_and_none_overlap(tmp_path, renderer):
+    from concurrent.futures import ThreadPoolExecutor
+
     names = preset_names() if renderer == "auto" else ["resnet50", "cifar_resnet20"]
-    svgs = []
+    drawings = []
     for name in names:
         report = summarize(name, graph=True)
         for depth, fold in VARIANTS:
             if depth == "layer" and name in HUGE:
                 continue
             drawing = paper_dot(report) if depth == "paper" else to_dot(report, depth, fold)
-            data, _ = render_dot(drawing, "svg", renderer)
-            svgs.append((f"{name} {depth}{' fold' if fold else ''}", data))
+            drawings.append((f"{name} {depth}{' fold' if fold else ''}", drawing))
+    with ThreadPoolExecutor(max_workers=2) as pool:  # the renderers are child processes
+        rendered = pool.map(lambda item: render_dot(item[1], "svg", renderer)[0], drawings)
+        svgs = list(zip((name for name, _ in drawings), rendered, strict=True))
     measured, problems = _problems(tmp_path, svgs)
     assert measured > 40 * len(svgs)  # every label was measured (ResNet-50 by blocks: 164)
     assert problems == [], f"{len(problems)} problems, e.g. {problems[:8]}"

@@ -75,6 +75,7 @@ def headless(path: str, *flags: str, timeout: int = 90) -> subprocess.CompletedP
     )
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("args", [("report", "resnet50"), ("compare", "bottleneck", "plain")])
 def test_page_in_a_headless_browser(tmp_path, args):
     from PIL import Image
@@ -106,6 +107,7 @@ def share_below(image, level: int) -> float:
     return sum(histogram[:level]) / sum(histogram)
 
 
+@pytest.mark.browser
 def test_report_drawing_fills_the_panel_and_a_click_shows_details(tmp_path):
     from PIL import Image
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from conftest import ROOT
@@ -22,6 +23,7 @@ print(report.totals.params, report.totals.macs, report.check.ok, peak_kib)
 """
 
 
+@pytest.mark.subprocess
 def test_a_model_of_terabytes_is_summarised_in_bounded_memory(write_spec):
     path = write_spec(HUGE)
     out = subprocess.run(
