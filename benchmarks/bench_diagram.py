@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from resnet_inspect import analyze, summarize
 from resnet_inspect.errors import UsageError
-from resnet_inspect.pipeline import analyze, summarize
 from resnet_inspect.render.diagram import paper_dot, render_dot, to_dot
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))

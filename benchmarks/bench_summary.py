@@ -17,6 +17,10 @@
    nn.Module on the meta device and traces it instead of running the plan's pass.
 5. `resnet-inspect summary resnet152 --batch-size 32` (a fresh process) against
    `python -c "import torch"`. Target: within 1 s of it.
+6. For reference: summary --fvcore (fvcore itself, on real weights).
+7. The table layout: ResNet-152's summary by layers (468 rows) laid out by SafeTable (on rich's
+   public API) against rich's own Table holding the same cells, at full width and at 132
+   columns. Target: >= 5x.
 
 Run: python benchmarks/bench_summary.py [--repeat N]
 """
@@ -32,7 +36,7 @@ import time
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork + exec from the parent (which has
 # just run the peers at batch 32), while VmHWM belongs to the new process image.
 RSS_CODE = """
-from resnet_inspect.pipeline import summarize
+from resnet_inspect import summarize
 from resnet_inspect.render import render_table_text
 report = summarize("resnet50", batch_size={batch})
 render_table_text(report, "layer")
@@ -42,7 +46,7 @@ print(next(line.split()[1] for line in status if line.startswith("VmHWM:")))
 
 
 def time_ours(repeat: int, from_model: bool = False) -> float:
-    from resnet_inspect.pipeline import summarize
+    from resnet_inspect import summarize
     from resnet_inspect.render import render_table_text
 
     best = float("inf")
@@ -111,7 +115,7 @@ print(time.perf_counter() - start)
 """
 COLD_OURS = """
 import time, torch
-from resnet_inspect.pipeline import summarize
+from resnet_inspect import summarize
 from resnet_inspect.render import render_table_text
 start = time.perf_counter()
 render_table_text(summarize("resnet152", batch_size=32, check=True), "block")
@@ -152,6 +156,40 @@ def cli_seconds(*args: str) -> float:
     start = time.perf_counter()
     subprocess.run([command, *args], check=True, capture_output=True)
     return time.perf_counter() - start
+
+
+def table_seconds(repeat: int) -> tuple[float, float, float, float]:
+    """(SafeTable full width, rich full width, SafeTable at 132, rich at 132): best of
+    `repeat`, ResNet-152 by layers at batch 32."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from resnet_inspect import summarize
+    from resnet_inspect.render.table import render_table
+
+    report = summarize("resnet152", batch_size=32)
+    ours = render_table(report, "layer").renderables[0]
+    theirs = Table(title=ours.title, title_justify="left", header_style="bold", show_edge=False)
+    theirs.pad_edge = False
+    for column in ours.columns:
+        theirs.add_column(column.header, justify=column.justify, no_wrap=column.no_wrap)
+    for index, row in enumerate(ours.rows):
+        theirs.add_row(*(column.cells[index] for column in ours.columns), style=row.style or None)
+        if row.end_section:
+            theirs.add_section()
+
+    def best(table: object, width: int) -> float:
+        fastest = float("inf")
+        for _ in range(repeat):
+            console = Console(file=io.StringIO(), width=width, color_system=None)
+            start = time.perf_counter()
+            console.print(table, crop=False)
+            fastest = min(fastest, time.perf_counter() - start)
+        return fastest
+
+    return best(ours, 1000), best(theirs, 1000), best(ours, 132), best(theirs, 132)
 
 
 def main() -> None:
@@ -221,6 +259,13 @@ def main() -> None:
     seconds = cli_seconds("summary", "resnet152", "--batch-size", "32", "--fvcore")
     print("\n6. For reference: summary --fvcore (fvcore itself counts, on real weights at batch 1)")
     print(f"   ResNet-152 through the CLI: {seconds:8.2f} s")
+
+    ours_full, rich_full, ours_132, rich_132 = table_seconds(max(args.repeat, 3))
+    print("\n7. The table layout: ResNet-152 by layers (468 rows), the same cells, best of runs")
+    print(f"   full width:  SafeTable {ours_full:7.3f} s   rich's Table {rich_full:7.3f} s", end="")
+    print(f"   ratio {rich_full / ours_full:6.1f}x  (target >= 5x)")
+    print(f"   132 columns: SafeTable {ours_132:7.3f} s   rich's Table {rich_132:7.3f} s", end="")
+    print(f"   ratio {rich_132 / ours_132:6.1f}x  (target >= 5x)")
 
 
 if __name__ == "__main__":
