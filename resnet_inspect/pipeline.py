@@ -25,12 +25,13 @@ from resnet_inspect.analyzers.plan_pass import StandInError, plan_trace
 from resnet_inspect.analyzers.receptive_field import final_field, propagate
 from resnet_inspect.analyzers.records import Trace
 from resnet_inspect.analyzers.rows import module_rows
-from resnet_inspect.errors import TracedInstead, UsageError
+from resnet_inspect.errors import RenderError, TracedInstead, UsageError
 from resnet_inspect.experiments.timing import measure_latency
 from resnet_inspect.inputs import check_channels_first, parse_input_shape, resolve_batch
 from resnet_inspect.options import Options
 from resnet_inspect.report import FlopsSection, LayerRow, Report, StageRow, Totals, element_bytes
 from resnet_inspect.spec import Spec, load_checked
+from resnet_inspect.spec.parser import spec_from_dict
 from resnet_inspect.version import __version__
 
 if TYPE_CHECKING:
@@ -65,13 +66,14 @@ def summarize(
         parse_input_shape(options.input_shape) if options.input_shape is not None else (None, None)
     )
     batch_size = resolve_batch(batch, options.batch_size)
-    spec, plan = load_checked(target if isinstance(target, Spec) else os.fspath(target))
+    where = target if isinstance(target, Spec) else os.fspath(target)
+    spec, plan = load_checked(where)
     if dims is not None and len(dims) == 2:
         dims = (spec.input[0], *dims)
     if dims is not None and dims != spec.input:
         check_channels_first(dims, spec.input[0], f"{spec.name}'s stem")
         channels, height, width = dims
-        spec, plan = load_checked(replace(spec, input=(channels, height, width)))  # re-check
+        spec, plan = load_checked(where, (channels, height, width))  # planned again, located
     dtype = options.dtype
     if options.from_model:
         trace = _trace_copy(_built(spec, device="meta"), spec.input, batch_size, dtype)
@@ -106,6 +108,27 @@ def summarize(
         )
         report = replace(report, latency=section)
     return report
+
+
+def with_graph(report: Report) -> Report:
+    """The report with its data-flow graph, made again from the report's spec (the graph is
+    left out of a report unless asked for: it is most of the JSON). A report of a model has no
+    spec to make it from: RenderError says to ask for it."""
+    if report.graph is not None:
+        return report
+    if report.spec is None:
+        raise RenderError(
+            f"{report.model}: this report of a model was made without its data-flow graph; "
+            "analyze(model, ..., graph=True) keeps it for drawings"
+        )
+    options = Options(
+        input_shape=tuple(report.input_shape),
+        batch_size=report.batch_size,
+        dtype=report.dtype,
+        graph=True,
+    )
+    again = summarize(spec_from_dict(report.spec), options)
+    return replace(report, graph=again.graph)
 
 
 def _built(spec: Spec, device: str = "cpu", force: bool = False) -> nn.Module:
@@ -390,4 +413,5 @@ __all__ = [
     "load_factory",
     "report_from_trace",
     "summarize",
+    "with_graph",
 ]

@@ -256,10 +256,16 @@ class Report:
 
     def html(self, diagram: bool = False, depth: str = "block") -> HtmlFragment:
         """The totals and the stage table as an HTML fragment (a notebook shows it); with
-        `diagram`, the drawing above them (needs a Graphviz renderer, see render/diagram.py)."""
+        `diagram`, the drawing above them (needs a Graphviz renderer, see render/diagram.py),
+        its data-flow graph made again from the spec where the report was made without it."""
         from resnet_inspect.render.html import render_fragment
 
-        return HtmlFragment(render_fragment(self, diagram, depth))
+        report = self
+        if diagram and self.graph is None:
+            from resnet_inspect.pipeline import with_graph
+
+            report = with_graph(self)
+        return HtmlFragment(render_fragment(report, diagram, depth))
 
     def _repr_html_(self) -> str:
         return str(self.html())

@@ -47,7 +47,7 @@ def test_notebook_html_shows_totals_and_stages(report):
     page = report._repr_html_()
     assert "11,689,512" in page and "1,814,073,344" in page  # torchvision's params and MACs
     for stage in ("layer1", "layer2", "layer3", "layer4"):
-        assert f"<td>{stage}</td>" in page
+        assert f'<td class="text">{stage}</td>' in page
     assert "<svg" in page  # the bar charts; no diagram unless asked
     with_diagram = report.html(diagram=True)
     assert with_diagram._repr_html_() == str(with_diagram)

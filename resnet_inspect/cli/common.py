@@ -162,7 +162,8 @@ def print_fitted(make: Any, stream: Any = None) -> None:
 
     stream = stream or sys.stdout
     width = fit_width(stream)
-    Console(file=stream, width=width or FULL_WIDTH).print(make(width))
+    # crop=False: a line the tables could not fit is left whole, never cut at the edge
+    Console(file=stream, width=width or FULL_WIDTH).print(make(width), crop=False)
 
 
 def emit(data: str | bytes, output: str | None) -> None:

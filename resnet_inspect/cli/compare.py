@@ -133,7 +133,7 @@ def compare(
     if output_format == "table" and not output:
         from resnet_inspect.render.comparison_table import render_comparison
 
-        print_fitted(lambda width: render_comparison(comparison, by, diff))
+        print_fitted(lambda width: render_comparison(comparison, by, diff, width))
         return
     if output_format == "table":
         from resnet_inspect.render import render_text

@@ -82,7 +82,7 @@ from resnet_inspect.render.diagram import STYLES as DIAGRAM_STYLES
 @click.option(
     "--dpi",
     type=click.IntRange(24, 600),
-    help="Pixels per inch of a PNG or JPG (Graphviz's default is 96).",
+    help="Pixels per inch of a PNG or JPG [default: 192, twice Graphviz's 96: legible on a slide].",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Say which renderer drew the diagram.")
 def diagram(

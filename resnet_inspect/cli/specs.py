@@ -11,6 +11,7 @@ from resnet_inspect.cli.common import (
     MAX_ERROR_LINES,
     OUTPUT_OPTION,
     emit,
+    print_fitted,
 )
 from resnet_inspect.cli.group import cli
 from resnet_inspect.render.escape import terminal_text
@@ -60,10 +61,11 @@ def validate(targets: tuple[str, ...], rules: bool) -> None:
 @cli.command()
 def presets() -> None:
     """List the presets that any command accepts in place of a spec file."""
+    from resnet_inspect.render.table import render_presets
     from resnet_inspect.spec import load_spec, preset_names
 
-    for name in preset_names():
-        click.echo(terminal_text(f"{name:<18} {load_spec(name).description}"))
+    rows = [(name, load_spec(name).description) for name in preset_names()]
+    print_fitted(lambda width: render_presets(rows, width))
 
 
 @cli.command("spec")

@@ -55,7 +55,7 @@ from resnet_inspect.options import Options
     metavar="LIST",
     help="Table columns, e.g. layer,shape,params,macs, or all (layer, type, kernel, shape, "
     "params, macs, rf, memory). By default every column that fits the terminal; the "
-    "narrowest drop memory, rf, kernel, type, shape in that order, and a line says so.",
+    "narrowest drop memory, kernel, type, rf, shape in that order, and a line says so.",
 )
 @click.option(
     "--check",

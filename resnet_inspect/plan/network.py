@@ -261,13 +261,20 @@ def _plan_block(
     same_shape = in_channels == out_channels and stride == 1
     shortcut = declared or shortcut_for(spec.shortcut, same_shape)
     where = f"block {path}"
+    # the fix, in the words of where the shortcut was chosen: this block's entry (a kind) or
+    # the spec's top-level option (a letter)
+    projection = (
+        "shortcut: projection in this block's entry"
+        if declared
+        else "shortcut: B (a 1x1 projection where the shape changes)"
+    )
     if shortcut == "identity" and in_channels != out_channels:
         fix = list(filters[:-1]) + [in_channels]
         issues.append(
             PlanIssue(
                 filters_path,
                 f"{where}: identity shortcut cannot add {out_channels} channels to {in_channels}",
-                f"use shortcut: projection, or filters {fix}",
+                f"write {projection}, or filters {fix}",
             )
         )
     elif shortcut == "identity" and stride != 1:
@@ -276,7 +283,9 @@ def _plan_block(
                 block_path,
                 f"{where}: identity shortcut cannot follow a stride-{stride} block "
                 f"({_fmt(in_size)} -> {_fmt(out_size)})",
-                "use shortcut: projection or zeropad",
+                "write shortcut: projection or zeropad in this block's entry"
+                if declared
+                else "write shortcut: B or A",
             )
         )
     elif shortcut == "zeropad" and out_channels < in_channels:
@@ -285,7 +294,7 @@ def _plan_block(
                 filters_path,
                 f"{where}: zero-padding shortcut cannot reduce {in_channels} channels to "
                 f"{out_channels}",
-                "use shortcut: projection",
+                f"write {projection}",
             )
         )
     groups = spec.groups if block_type.grouped else 1

@@ -19,7 +19,7 @@ FULL_WIDTH = 1000
 def render_text(renderable: RenderableType, width: int | None = None) -> str:
     """Any rich renderable as plain text, at `width` or at full width (for -o FILE)."""
     console = Console(file=io.StringIO(), width=width or FULL_WIDTH, color_system=None, record=True)
-    console.print(renderable)
+    console.print(renderable, crop=False)  # a line too wide is left whole, never cut
     return console.export_text()
 
 

@@ -10,12 +10,12 @@ Markdown, HTML and SVG.
 from __future__ import annotations
 
 import html
-import io
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.text import Text
 
 from resnet_inspect.render.escape import markdown_text, plain
+from resnet_inspect.render.safe_table import Fitted, SafeTable, split_to_fit
 from resnet_inspect.render.table import titled_table
 from resnet_inspect.report import LayerRow, Report
 
@@ -102,19 +102,32 @@ def _headers(reports: list[Report]) -> list[str]:
     return ["layer name", "output size", *[f"{r.model} ({r.totals.depth}-layer)" for r in reports]]
 
 
-def render_architecture(reports: list[Report]) -> RenderableType:
-    """The table as a rich renderable."""
-    table = titled_table("Architecture (the ResNet paper's Table 1); FLOPs are multiply-adds")
-    for index, header in enumerate(_headers(reports)):
-        table.add_column(header, justify="left" if index != 1 else "center")
+def render_architecture(reports: list[Report], width: int | None = None) -> RenderableType:
+    """The table as a rich renderable: the networks side by side, in as many tables as it
+    takes to fit `width` (without it, the console's), the layer names repeated in each."""
+    if width is None:
+        return Fitted(lambda fitted: render_architecture(reports, fitted))
+    headers = _headers(reports)
     rows = architecture_rows(reports)
-    for position, (name, size, cells) in enumerate(rows):
-        if position:
-            table.add_section()
-        table.add_row(name, size, *[_lines(cell) for cell in cells])
+
+    def build(indices: list[int]) -> SafeTable:
+        table = titled_table("Architecture (the ResNet paper's Table 1); FLOPs are multiply-adds")
+        table.add_column(headers[0])
+        table.add_column(headers[1], justify="center", no_wrap=True)
+        for index in indices:
+            table.add_column(headers[2 + index])
+        for position, (name, size, cells) in enumerate(rows):
+            if position:
+                table.add_section()
+            table.add_row(name, size, *[_lines(cells[index]) for index in indices])
+        return table
+
     exact = ", ".join(f"{r.model} {r.totals.macs:,}" for r in reports)
     note = f"FLOPs: multiply-adds of convolution and linear weights ({exact})."
-    return Group(table, plain(note, style="dim"))
+    parts: list[RenderableType] = []
+    for table in split_to_fit(build, len(reports), width):
+        parts += [table, Text("")]
+    return Group(*parts[:-1], plain(note, style="dim"))
 
 
 def _lines(cell: str) -> Text:
@@ -123,14 +136,17 @@ def _lines(cell: str) -> Text:
 
 
 def architecture_markdown(reports: list[Report]) -> str:
-    headers = _headers(reports)
-    lines = [
-        "| " + " | ".join(markdown_text(h) for h in headers) + " |",
-        "|" + "---|" * len(headers),
+    """Table 1 in Markdown: the networks' names escaped (they are the user's), our own
+    recipes and numbers as written."""
+    headers = [
+        "layer name",
+        "output size",
+        *[f"{markdown_text(r.model)} ({r.totals.depth}-layer)" for r in reports],
     ]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for name, size, cells in architecture_rows(reports):
-        shown = ["<br>".join(markdown_text(part) for part in cell.split("\n")) for cell in cells]
-        lines.append("| " + " | ".join([markdown_text(name), size, *shown]) + " |")
+        shown = ["<br>".join(cell.split("\n")) for cell in cells]
+        lines.append("| " + " | ".join([name, size, *shown]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -153,6 +169,27 @@ def architecture_html(reports: list[Report]) -> str:
 
 
 def architecture_svg(reports: list[Report]) -> str:
-    console = Console(file=io.StringIO(), width=200, record=True, color_system=None)
-    console.print(render_architecture(reports))
-    return console.export_svg(title="resnet-inspect table")
+    """Table 1 as a paper-style SVG in the diagrams' embedded font, the stage rows in the
+    diagrams' stage colours; nothing in it is fetched when it is opened."""
+    from resnet_inspect.render.diagram import STAGE_COLOURS
+    from resnet_inspect.render.svg_table import SvgColumn, svg_table
+
+    headers = _headers(reports)
+    columns = [SvgColumn(headers[0]), SvgColumn(headers[1], "middle")]
+    columns += [SvgColumn(header, "middle") for header in headers[2:]]
+    rows = architecture_rows(reports)
+    stages = sum(1 for name, _, _ in rows if name.endswith("_x"))
+    colours: list[str | None] = [None]
+    colours += [STAGE_COLOURS[index % len(STAGE_COLOURS)] for index in range(stages)]
+    colours += [None] * (len(rows) - len(colours))
+    exact = ", ".join(f"{r.model} {r.totals.macs:,}" for r in reports)
+    return svg_table(
+        "Architecture (the ResNet paper's Table 1); FLOPs are multiply-adds",
+        columns,
+        [
+            [name, size, *(cell.replace(" / ", "\n") for cell in cells)]
+            for name, size, cells in rows
+        ],
+        f"FLOPs: multiply-adds of convolution and linear weights ({exact}).",
+        colours,
+    )

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from resnet_inspect.render import numbers
 from resnet_inspect.render.escape import markdown_text, plain, spreadsheet_text
-from resnet_inspect.render.safe_table import SafeTable
+from resnet_inspect.render.safe_table import Fitted, SafeTable, drop_to_fit, split_to_fit
 from resnet_inspect.render.table import titled_table
 from resnet_inspect.report import Comparison, Report
 
@@ -113,91 +113,139 @@ def _ratio_text(ratio: float | None) -> Text:
     return Text(f"{ratio:.3g}×" if ratio < 100 else f"{ratio:,.0f}×", style=style)
 
 
-def _overview(comparison: Comparison) -> SafeTable:
+def _overview(comparison: Comparison, width: int | None) -> list[SafeTable]:
     """One column per item; each value of an item other than the baseline carries its ratio to
-    the baseline's, so the table stays narrow however many items there are."""
+    the baseline's, so the table stays narrow however many items there are (split into tables
+    of as many items as fit, each with the metrics' names)."""
     labels = item_labels(comparison)
     base = comparison.items[comparison.baseline]
-    table = titled_table(
-        f"Compared at batch {base.batch_size} · {base.dtype} · ratios against "
-        f"{labels[comparison.baseline]}"
-    )
-    table.add_column("", min_width=14)
-    for label in labels:
-        table.add_column(label, justify="right")
-    for name, get, show in metrics_for(comparison):
-        values = [get(item) for item in comparison.items]
-        cells: list[Text] = []
-        for i, value in enumerate(values):
-            cell = plain(show(value))
-            if i != comparison.baseline and name not in ("Output shape", "Input shape"):
-                ratio = _ratio_text(ratio_of(value, values[comparison.baseline]))
-                if ratio.plain:
-                    cell.append(" ")
-                    cell.append_text(ratio)
-            cells.append(cell)
-        table.add_row(name, *cells)
-    return table
+    metrics = [
+        (name, [get(item) for item in comparison.items], show)
+        for name, get, show in metrics_for(comparison)
+    ]
+
+    def build(indices: list[int]) -> SafeTable:
+        table = titled_table(
+            f"Compared at batch {base.batch_size} · {base.dtype} · ratios against "
+            f"{labels[comparison.baseline]}"
+        )
+        table.add_column("", min_width=14)
+        for index in indices:  # the name, and what it is where the name could mislead
+            kind = numbers.kind_of(comparison.items[index].spec)
+            header = plain(labels[index])
+            if kind:
+                header.append(f"\n{kind}", style="not bold dim")
+            table.add_column(header, justify="right")
+        for name, values, show in metrics:
+            cells: list[Text] = []
+            for i in indices:
+                cell = plain(show(values[i]))
+                if i != comparison.baseline and name not in ("Output shape", "Input shape"):
+                    ratio = _ratio_text(ratio_of(values[i], values[comparison.baseline]))
+                    if ratio.plain:
+                        cell.append(" ")
+                        cell.append_text(ratio)
+                cells.append(cell)
+            table.add_row(name, *cells)
+        return table
+
+    return split_to_fit(build, len(labels), width)
 
 
-def _stages(comparison: Comparison) -> SafeTable:
+def _stages(comparison: Comparison, width: int | None) -> list[SafeTable]:
     labels = item_labels(comparison)
-    table = titled_table(
-        "Per stage: params, MACs, MACs per weighted layer (the paper's time complexity per layer)"
-    )
-    table.add_column("Stage")
-    for label in labels:
-        table.add_column(f"{label} params", justify="right")
-        table.add_column(f"{label} MACs", justify="right")
-        table.add_column("MACs/layer", justify="right")
     names = list(dict.fromkeys(s.name for item in comparison.items for s in item.stages))
-    for name in names:
-        cells = []
-        for item in comparison.items:
-            stage = next((s for s in item.stages if s.name == name), None)
-            cells += (
-                [
-                    numbers.count(stage.params),
-                    numbers.count(stage.macs),
-                    numbers.count(stage.macs_per_layer),
-                ]
-                if stage
-                else ["", "", ""]
-            )
-        table.add_row(name, *cells)
-    return table
+
+    def build(indices: list[int]) -> SafeTable:
+        table = titled_table(
+            "Per stage: params, MACs, MACs per weighted layer (the paper's time complexity per "
+            "layer)"
+        )
+        table.add_column("Stage")
+        for index in indices:
+            table.add_column(f"{labels[index]} params", justify="right")
+            table.add_column(f"{labels[index]} MACs", justify="right")
+            table.add_column("MACs/layer", justify="right")
+        for name in names:
+            cells = []
+            for index in indices:
+                stage = next((s for s in comparison.items[index].stages if s.name == name), None)
+                cells += (
+                    [
+                        numbers.count(stage.params),
+                        numbers.count(stage.macs),
+                        numbers.count(stage.macs_per_layer),
+                    ]
+                    if stage
+                    else ["", "", ""]
+                )
+            table.add_row(name, *cells)
+        return table
+
+    return split_to_fit(build, len(labels), width)
 
 
-def _modules(comparison: Comparison, index: int, labels: list[str]) -> SafeTable:
+# The modules table's columns: (key, header); the narrowest terminals lose them in DROP order.
+_MODULE_COLUMNS = (
+    ("module", "Module"),
+    ("type", "Type"),
+    ("base_params", "Params (base)"),
+    ("params", "Params"),
+    ("delta_params", "Δ params"),
+    ("base_macs", "MACs (base)"),
+    ("macs", "MACs"),
+    ("delta_macs", "Δ MACs"),
+)
+_MODULE_DROP = ("type", "base_macs", "base_params", "macs", "params")
+
+
+def _modules(
+    comparison: Comparison, index: int, labels: list[str], width: int | None
+) -> list[RenderableType]:
     rows = comparison.module_differences[index]
     base = labels[comparison.baseline]
-    table = titled_table(f"Modules that differ: {labels[index]} vs {base} (the base)")
-    for column in ("Module", "Type", "Params (base)", "Params", "Δ params", "MACs (base)", "MACs"):
-        table.add_column(column, justify="left" if column in ("Module", "Type") else "right")
-    for row in rows:
-        delta = row["params"] - row["baseline_params"]
-        table.add_row(
-            row["module"],
-            row["type"],
-            numbers.count(row["baseline_params"]),
-            numbers.count(row["params"]),
-            f"{delta:+,}",
-            numbers.count(row["baseline_macs"]),
-            numbers.count(row["macs"]),
-        )
-    delta = sum(r["params"] - r["baseline_params"] for r in rows)
-    macs = sum(r["macs"] - r["baseline_macs"] for r in rows)
-    table.add_section()
-    table.add_row(
-        Text(f"total ({len(rows)} modules)", style="bold"),
-        "",
-        "",
-        "",
-        Text(f"{delta:+,}", style="bold"),
-        "",
-        Text(f"{macs:+,} MACs", style="bold"),
+
+    def build(keys: tuple[str, ...]) -> SafeTable:
+        table = titled_table(f"Modules that differ: {labels[index]} vs {base} (the base)")
+        for key, header in _MODULE_COLUMNS:
+            if key in keys:
+                table.add_column(
+                    header,
+                    justify="left" if key in ("module", "type") else "right",
+                    no_wrap=key != "module",
+                )
+        for row in rows:
+            cells = {
+                "module": row["module"],
+                "type": row["type"],
+                "base_params": numbers.count(row["baseline_params"]),
+                "params": numbers.count(row["params"]),
+                "delta_params": f"{row['params'] - row['baseline_params']:+,}",
+                "base_macs": numbers.count(row["baseline_macs"]),
+                "macs": numbers.count(row["macs"]),
+                "delta_macs": f"{row['macs'] - row['baseline_macs']:+,}",
+            }
+            table.add_row(*(cells[key] for key in keys))
+        table.add_section()
+        totals = {
+            "module": Text(f"total ({len(rows)} modules)", style="bold"),
+            "delta_params": Text(
+                f"{sum(r['params'] - r['baseline_params'] for r in rows):+,}", style="bold"
+            ),
+            "delta_macs": Text(
+                f"{sum(r['macs'] - r['baseline_macs'] for r in rows):+,}", style="bold"
+            ),
+        }
+        table.add_row(*(totals.get(key, "") for key in keys))
+        return table
+
+    table, dropped = drop_to_fit(
+        build, tuple(key for key, _ in _MODULE_COLUMNS), _MODULE_DROP, width
     )
-    return table
+    if not dropped:
+        return [table]
+    names = ", ".join(header for key, header in _MODULE_COLUMNS if key in dropped)
+    return [table, Text(f"Hidden to fit {width} columns: {names}.", style="dim")]
 
 
 def _spec_diff(comparison: Comparison, index: int, labels: list[str]) -> SafeTable:
@@ -217,16 +265,23 @@ MODULE_ROWS_SHOWN_BY_DEFAULT = 12
 
 
 def render_comparison(
-    comparison: Comparison, by: str = "overview", diff: bool = False
+    comparison: Comparison, by: str = "overview", diff: bool = False, width: int | None = None
 ) -> RenderableType:
     """The comparison as a rich renderable: the side-by-side table with ratios to the
     baseline, then, per item, the modules that differ. `by`: "overview", "stage" (adds
     params, MACs and MACs per layer for each stage) or "module" (every differing module);
-    `diff` adds the spec keys that differ."""
+    `diff` adds the spec keys that differ. Tables fit `width` (without it, the width of the
+    console they are printed on): items split over several tables, columns of the modules
+    table dropped, cells wrapped between words; a number or a name is never split."""
+    if width is None:
+        return Fitted(lambda fitted: render_comparison(comparison, by, diff, fitted))
     labels = item_labels(comparison)
-    parts: list[RenderableType] = [_overview(comparison)]
+    parts: list[RenderableType] = []
+    for table in _overview(comparison, width):
+        parts += [Text(""), table] if parts else [table]
     if by == "stage":
-        parts += [Text(""), _stages(comparison)]
+        for table in _stages(comparison, width):
+            parts += [Text(""), table]
     for index in range(len(labels)):
         if index == comparison.baseline:
             continue
@@ -241,7 +296,7 @@ def render_comparison(
                 ),
             ]
         elif by == "module" or len(rows) <= MODULE_ROWS_SHOWN_BY_DEFAULT:
-            parts += [Text(""), _modules(comparison, index, labels)]
+            parts += [Text(""), *_modules(comparison, index, labels, width)]
         else:
             parts += [
                 Text(""),
@@ -279,7 +334,7 @@ def render_comparison_markdown(comparison: Comparison) -> str:
         values = [get(item) for item in comparison.items]
         ratios = [ratio_of(values[i], values[base]) for i in others]
         cells = [f"{r:.3g}×" if r is not None and name != "Output shape" else "" for r in ratios]
-        shown = [markdown_text(show(v)) for v in values]
+        shown = [show(v) for v in values]  # our own numbers, as written
         lines.append("| " + " | ".join([name, *shown, *cells]) + " |")
     return "\n".join(lines) + "\n"
 

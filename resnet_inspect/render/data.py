@@ -100,7 +100,8 @@ def render_markdown(report: Report, depth: str = "block", convention: str = "pap
             else []
         ),
         "",
-        f"_{report.conventions['macs']}_",
+        # our own words, in italics; the identifier _ops as code, so it cannot end them
+        "*" + report.conventions["macs"].replace("_ops", "`_ops`") + "*",
         "",
     ]
     return "\n".join(lines)

@@ -23,11 +23,13 @@ import graphviz
 from resnet_inspect.errors import RenderError, UsageError
 from resnet_inspect.render import numbers
 from resnet_inspect.render.escape import dot_lines
+from resnet_inspect.render.typeface import STACK, font_face
 from resnet_inspect.report import Comparison, GraphSection, LayerRow, Report
 
 SHORTCUT_COLOUR = "#d9480f"
 STAGE_COLOURS = ["#e7f5ff", "#ebfbee", "#fff9db", "#f3f0ff", "#fff0f6", "#e6fcf5"]
 PURE_FORMATS = {"svg", "png", "jpg", "dot"}
+RASTER_DPI = 192  # a PNG's or JPG's pixels per inch unless --dpi says otherwise
 FORMATS = ("svg", "png", "jpg", "pdf", "dot")
 SMALL_NETWORK_LAYERS = 60  # fewer modules than this: drawn layer by layer in pages and compare
 
@@ -257,6 +259,9 @@ def to_dot(
     if depth == "layer":
         _check_layout(report)
     dot = _new_digraph("resnet_inspect", rankdir) if graph is None else graph
+    kind = numbers.kind_of(report.spec)
+    if graph is None and kind:  # where the name could mislead, the drawing says what it is
+        dot.attr(label=_label(f"{report.model}: {kind}"), labelloc="t", fontsize="13")
     rows = {row.name: row for row in report.layers}
     stage_names = [s.name for s in report.stages if s.kind == "stage"]
     shortcuts = _block_shortcuts(data)
@@ -265,6 +270,11 @@ def to_dot(
     limit = {"stage": 1, "block": 2, "layer": None}[depth]
 
     roles, block_kinds = _block_roles(report, data, folds) if depth == "block" else ({}, {})
+    off_main = {  # the nodes of shortcut branches (an edge marked as a shortcut runs into them)
+        edge["target"]
+        for edge in data.edges
+        if edge["shortcut"] and data.nodes[edge["target"]]["type"] not in ("add", "add_")
+    }
 
     def group_of(node: dict[str, Any]) -> str:
         if node["id"] in roles:
@@ -335,6 +345,8 @@ def to_dot(
             label = _group_label(row, 1, [key], shortcuts.get(key)) if row else key
         stage, block = container(key, members)
         attributes["id"] = node_name(key)  # our own ID on the SVG element: pages find it
+        if not any(m["id"] in off_main for m in members):
+            attributes["group"] = f"{prefix}main"  # the main path: one straight column
         keys[node_name(key)] = key
         clusters.setdefault(stage, {}).setdefault(block, []).append(
             (node_name(key), _label(label), attributes)
@@ -349,7 +361,8 @@ def to_dot(
         row = rows[stage]
         stages[stage] = f"{prefix}stage{stage_index}"
         with dot.subgraph(name=f"cluster_{prefix}s{stage_index}") as cluster:
-            colour = STAGE_COLOURS[stage_index % len(STAGE_COLOURS)]
+            # the stage's own colour, as at every depth and in the paper style and Table 1
+            colour = STAGE_COLOURS[stage_names.index(stage) % len(STAGE_COLOURS)]
             summary = next(s for s in report.stages if s.name == stage)
             plural = "block" if summary.blocks == 1 else "blocks"
             cluster.attr(
@@ -430,6 +443,8 @@ def to_dot(
                 color=SHORTCUT_COLOUR,
                 fontcolor=SHORTCUT_COLOUR,
                 penwidth="1.3",
+                # beside the column, pulling nothing: the main path stays straight
+                weight="0",
             )
     # What pages need to make the drawing interactive (render/html.py): node ID -> what it
     # draws, stage -> cluster ID.
@@ -488,10 +503,16 @@ def paper_dot(
     name = f"{prefix}p_input"
     dot.node(name, _label(f"image\n{_shape(report.input_shape)}"), shape="plaintext")
     boxes.append((name, ""))
-    for row in report.layers:
-        text = _paper_box(row) if row.is_leaf and row.main_path else None
-        if text is None:
-            continue
+    # where each block's shortcut rejoins the column: a small ⊕ after its last box
+    rows = [row for row in report.layers if row.is_leaf and row.main_path and _paper_box(row)]
+    ends: dict[str, str] = {}  # block -> the name of its ⊕
+    blocks = [
+        row.name
+        for row in report.layers
+        if row.depth == 2 and not row.is_leaf and row.stage in stage_names
+    ]
+    previous = name
+    for index, row in enumerate(rows):
         name = f"{prefix}p{len(boxes)}"
         stage = row.name.split(".")[0]
         colour = (
@@ -499,17 +520,42 @@ def paper_dot(
             if stage in stage_names
             else "#f1f3f5"
         )
-        dot.node(name, _label(text), width="1.9", fillcolor=colour, fontsize="11")
-        dot.edge(boxes[-1][0], name, arrowsize="0.5")
+        dot.node(name, _label(str(_paper_box(row))), width="1.9", fillcolor=colour, fontsize="11")
+        dot.edge(previous, name, arrowsize="0.5")
         boxes.append((name, row.name))
-    # a block's arc: from the box before its first layer to its last layer's box
+        previous = name
+        following = rows[index + 1].name if index + 1 < len(rows) else ""
+        for block in blocks:
+            inside = row.name.startswith(block + ".")
+            if inside and not following.startswith(block + ".") and block not in ends:
+                add = f"{prefix}p_add{len(ends)}"
+                # a plain block's end takes the same room, unseen, so that a plain net and a
+                # residual one line up side by side as in the paper's figure
+                if block in shortcuts:
+                    dot.node(
+                        add,
+                        "",
+                        shape="circle",
+                        width="0.12",
+                        fixedsize="true",
+                        fillcolor="white",
+                        color="#495057",
+                    )
+                else:  # the line goes straight on through
+                    dot.node(add, "", shape="point", width="0.02", color="#495057")
+                dot.edge(previous, add, arrowhead="none")
+                ends[block] = previous = add
+                boxes.append((add, f"{block}+"))  # the column goes on from here
+    # a block's arc: from the box before its first layer to the ⊕ after its last
     for block, kind in shortcuts.items():
-        inside = [i for i, (_, path) in enumerate(boxes) if path.startswith(block + ".")]
-        if not inside or inside[0] == 0:
+        # (the element before the block's first box: the previous block's ⊕, or a box)
+        members = [i for i, (_, path) in enumerate(boxes) if path.startswith(block + ".")]
+        if not members or members[0] == 0 or block not in ends:
             continue
+        start = boxes[members[0] - 1][0]
         dot.edge(
-            boxes[inside[0] - 1][0],
-            boxes[inside[-1]][0],
+            start,
+            ends[block],
             tailport="e",
             headport="e",
             constraint="false",
@@ -530,9 +576,11 @@ def comparison_dot(
     dot.attr(newrank="true")
     for index, item in enumerate(comparison.items):
         with dot.subgraph(name=f"cluster_item{index}") as cluster:
+            kind = numbers.kind_of(item.spec)
             cluster.attr(
                 label=_label(
-                    f"{item.model}\n{numbers.count(item.totals.conv_weights)} conv weights\n"
+                    f"{item.model}{f' ({kind})' if kind else ''}\n"
+                    f"{numbers.count(item.totals.conv_weights)} conv weights\n"
                     f"{numbers.count(item.totals.params)} params · {_ops(item.totals.macs)}"
                 ),
                 fontsize="12",
@@ -576,42 +624,42 @@ def _beside_python(name: str) -> str | None:
 
 
 # Labels are measured by the renderers with Helvetica's metrics; SVGs embed a font with exactly
-# those metrics (a subset of Liberation Sans, render/fonts/LICENSE), so that the text a browser
-# draws on any system is the text the renderer measured: nothing spills out of its box.
-FONT_FAMILY = "resnet-inspect sans"
-FONT_STACK = f"'{FONT_FAMILY}',Helvetica,Arial,'Liberation Sans',Arimo,sans-serif"
-
-
+# those metrics (render/typeface.py), so that the text a browser draws on any system is the text
+# the renderer measured: nothing spills out of its box.
 def embed_font(svg: bytes) -> bytes:
-    """An SVG from the renderer with the diagram font embedded and named on every text."""
-    import base64
+    """An SVG from the renderer with the diagram font embedded and named on every text, and no
+    reference to a remote document (Graphviz's DOCTYPE names a DTD on the web)."""
     import re
-    from importlib import resources
 
-    data = resources.files("resnet_inspect.render").joinpath("fonts/sans.woff").read_bytes()
-    face = (
-        f'<defs><style>@font-face{{font-family:"{FONT_FAMILY}";src:url('
-        f'data:font/woff;base64,{base64.b64encode(data).decode("ascii")}) format("woff")}}'
-        "</style></defs>"
-    )
-    text = re.sub(r'font-family="[^"]*"', f'font-family="{FONT_STACK}"', svg.decode("utf-8"))
+    text = re.sub(r'font-family="[^"]*"', f'font-family="{STACK}"', svg.decode("utf-8"))
+    text = re.sub(r"<!DOCTYPE[^>]*>\s*", "", text)
     start = text.find("<svg")
     if start < 0:
         return svg
     end = text.index(">", start) + 1
-    return (text[:end] + face + text[end:]).encode("utf-8")
+    return (text[:end] + font_face() + _HALO + text[end:]).encode("utf-8")
+
+
+# A stage's title and an edge's label stay legible where a line runs under them: a halo of the
+# background's white around their letters.
+_HALO = (
+    "<style>.cluster>text,.edge>text{paint-order:stroke;stroke:#fff;stroke-width:2.5px;"
+    "stroke-linejoin:round;stroke-opacity:.85}</style>"
+)
 
 
 def render_dot(
     dot: graphviz.Digraph, fmt: str, prefer: str = "auto", dpi: int | None = None
 ) -> tuple[bytes, str]:
     """(file contents, renderer used). DOT source needs no renderer. `dpi` sets the pixels per
-    inch of PNG and JPG (Graphviz's default: 96)."""
+    inch of PNG and JPG (default RASTER_DPI, 192)."""
     source = dot.source
     if fmt == "dot":
         return source.encode("utf-8"), "none (DOT source)"
     name, command = renderer_for(fmt, prefer)
-    density = [f"-Gdpi={dpi}"] if dpi and fmt in ("png", "jpg") else []
+    # A picture for a slide: twice Graphviz's 96 pixels per inch unless said (10-point labels
+    # 27 px tall); drawings too large for that are scaled down by dot to its 32,767 px limit.
+    density = [f"-Gdpi={dpi or RASTER_DPI}"] if fmt in ("png", "jpg") else []
     try:
         result = subprocess.run(
             [*command, f"-T{fmt}", *density],

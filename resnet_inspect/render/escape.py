@@ -7,8 +7,10 @@ the function of its context:
 - `terminal_text` — the terminal and any plain text: control characters (ESC, BEL, NUL,
   backspace, C1, bidirectional overrides) are shown as visible escapes; the renderers wrap the
   result in `rich.text.Text`, so rich markup such as `[/bold]` is printed, never parsed.
-- `markdown_text` — Markdown table cells and headings: HTML is escaped (`<img onerror=…>`
-  shows as text on every Markdown host) and Markdown punctuation is backslash-escaped.
+- `markdown_text` — user text in Markdown table cells and headings: HTML is escaped
+  (`<img onerror=…>` shows as text on every Markdown host), and only what would change the
+  rendering is backslash-escaped (emphasis, code, links, a cell's `|`, autolinks); our own
+  labels and numbers are written as they are (`1.81×10⁹`, `conv2_x`, `(18-layer)`).
 - `dot_text` — Graphviz labels: backslashes and quotes are literal, a label is never taken
   as an HTML-like `<…>` label, control characters are shown as escapes.
 - `spreadsheet_text` — CSV text cells: no controls, no formulas (`=HYPERLINK(…)`).
@@ -46,13 +48,21 @@ def plain(text: object, style: str = "") -> Text:
     return Text(terminal_text(text), style=style)
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# What makes Markdown (GitHub's, CommonMark) render text as something else: a backslash,
+# code, emphasis, links and images, a table cell's end, strikethrough. An underscore inside a
+# word never opens emphasis ("conv2_x"), at a word's edge it can ("_x_").
+_MARKDOWN_ACTIVE = re.compile(r"([\\`*\[\]|~])")
+_EDGE_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+_AUTOLINK = re.compile(r"(?<=:)//|(?<=www)\.", re.IGNORECASE)  # autolinks, broken by "\"
 
 
 def markdown_text(text: object) -> str:
-    """Text for a Markdown table cell or heading: no raw HTML, no Markdown syntax."""
+    """User text for a Markdown table cell or heading: no raw HTML, nothing that renders as
+    Markdown syntax or a link; everything else as written."""
     escaped = html.escape(terminal_text(text), quote=False)
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", escaped)
+    escaped = _MARKDOWN_ACTIVE.sub(r"\\\1", escaped)
+    escaped = _EDGE_UNDERSCORE.sub(r"\\_", escaped)
+    return _AUTOLINK.sub(lambda match: "".join("\\" + char for char in match.group()), escaped)
 
 
 def dot_text(text: object) -> str:

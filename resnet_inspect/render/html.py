@@ -5,6 +5,7 @@ fetches: styles, script and pictures are all inline."""
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from resnet_inspect.render import numbers
@@ -18,7 +19,7 @@ h1{font-size:1.6em;margin-bottom:4px}h2{font-size:1.2em;margin-top:32px;border-b
 #dee2e6;padding-bottom:4px}.muted{color:#6c757d;font-size:.9em}
 table{border-collapse:collapse;font-size:.85em;margin:8px 0}th,td{padding:3px 10px;border-bottom:
 1px solid #e9ecef;text-align:right;white-space:nowrap}th{background:#f8f9fa}
-td:first-child,th:first-child{text-align:left}tr.stage td{font-weight:600;background:#f1f3f5}
+td.text,th.text{text-align:left}tr.stage td{font-weight:600;background:#f1f3f5}
 .diagram{border:1px solid #dee2e6;border-radius:6px;height:80vh;min-height:480px;
 overflow:hidden;position:relative;background:#fff;cursor:grab}
 .diagram svg{transform-origin:0 0;position:absolute}
@@ -36,7 +37,7 @@ th.sortable{cursor:pointer}th.sortable:after{content:" ⇅";color:#adb5bd}
 _FRAGMENT_STYLE = (
     ".resnet-inspect table{border-collapse:collapse;font-size:.85em;margin:8px 0}"
     ".resnet-inspect th,.resnet-inspect td{padding:2px 8px;text-align:right;white-space:nowrap}"
-    ".resnet-inspect td:first-child,.resnet-inspect th:first-child{text-align:left}"
+    ".resnet-inspect td.text,.resnet-inspect th.text{text-align:left}"
     ".resnet-inspect .muted{color:#6c757d;font-size:.9em}.resnet-inspect .bars{display:flex;"
     "gap:24px;flex-wrap:wrap}"
 )
@@ -48,24 +49,30 @@ _SCRIPT = r"""
     var svg=box.querySelector('svg');if(!svg){return;}
     var size=svg.getBoundingClientRect();
     var scale,x,y,drag=null;
-    // On open the drawing fills the panel's width (labels at reading size), from its top; the
-    // rest is reached by scrolling. A narrow drawing is not blown up past 2x.
-    function fit(){scale=Math.min(2,(box.clientWidth-24)/size.width);
+    // On open the whole drawing shows, centred (the network's outline); "reading size" fits
+    // its width instead, labels at a readable size, from the top. A small drawing is not blown
+    // up past 2x.
+    function whole(){scale=Math.min(2,(box.clientWidth-24)/size.width,
+        (box.clientHeight-24)/size.height);
+      x=(box.clientWidth-size.width*scale)/2;y=(box.clientHeight-size.height*scale)/2;}
+    function reading(){scale=Math.min(2,(box.clientWidth-24)/size.width);
       x=Math.max(12,(box.clientWidth-size.width*scale)/2);y=12;}
     function apply(){svg.style.transform='translate('+x+'px,'+y+'px) scale('+scale+')';}
-    fit();
+    // zoom by k about a point of the panel (the pointer, or the panel's centre)
+    function zoom(k,px,py){x=px-(px-x)*k;y=py-(py-y)*k;scale*=k;apply();}
+    whole();
     box.addEventListener('wheel',function(e){e.preventDefault();
       if(!(e.ctrlKey||e.metaKey)){x-=e.deltaX;y-=e.deltaY;apply();return;}
-      var k=e.deltaY<0?1.15:1/1.15,r=box.getBoundingClientRect();
-      var px=e.clientX-r.left,py=e.clientY-r.top;
-      x=px-(px-x)*k;y=py-(py-y)*k;scale*=k;apply();},{passive:false});
+      var r=box.getBoundingClientRect();
+      zoom(e.deltaY<0?1.15:1/1.15,e.clientX-r.left,e.clientY-r.top);},{passive:false});
     box.addEventListener('mousedown',function(e){drag=[e.clientX-x,e.clientY-y];});
     window.addEventListener('mouseup',function(){drag=null;});
     window.addEventListener('mousemove',function(e){if(drag){x=e.clientX-drag[0];y=e.clientY-drag[1];apply();}});
     var controls=box.previousElementSibling;
     if(controls){controls.querySelectorAll('button').forEach(function(b){b.addEventListener('click',function(){
-      var k=b.dataset.zoom==='in'?1.25:b.dataset.zoom==='out'?0.8:0;
-      if(k){scale*=k;}else{fit();}apply();});});}
+      var z=b.dataset.zoom;
+      if(z==='in'||z==='out'){zoom(z==='in'?1.25:0.8,box.clientWidth/2,box.clientHeight/2);return;}
+      if(z==='fit'){whole();}else{reading();}apply();});});}
     apply();
     var data=document.getElementById('node-details');
     var details=data?JSON.parse(data.textContent):{};
@@ -78,38 +85,63 @@ _SCRIPT = r"""
       panel.innerHTML='<strong>'+esc(d.title)+'</strong><table>'+rows+'</table>';}
     function esc(t){return String(t).replace(/[&<>"]/g,function(c){
       return {'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c];});}
+    // bring an element of the drawing into view at reading size, centred
+    function goTo(element){var old=scale,r=element.getBoundingClientRect(),
+        s=svg.getBoundingClientRect(),top=(r.top-s.top)/old,left=(r.left-s.left)/old;
+      reading();scale=Math.max(scale,1);x=box.clientWidth/2-(left+r.width/old/2)*scale;
+      y=Math.min(12,box.clientHeight/3-top*scale);apply();}
     box.querySelectorAll('g.node[id]').forEach(function(g){
       g.addEventListener('click',function(e){e.stopPropagation();show(g.id);});
       var d=details[g.id],edge=d&&d.shortcut?document.getElementById(d.shortcut):null;
       if(edge){g.addEventListener('mouseenter',function(){edge.classList.add('hl');});
         g.addEventListener('mouseleave',function(){edge.classList.remove('hl');});}});
-    document.querySelectorAll('nav.stages button').forEach(function(b){
+    document.querySelectorAll('nav.stages button, nav.heaviest button').forEach(function(b){
       b.addEventListener('click',function(){var c=document.getElementById(b.dataset.target);
-        if(!c){return;}var top=c.getBoundingClientRect().top-svg.getBoundingClientRect().top;
-        y=12-top;apply();});});
-    // the smallest label's font size as drawn, in CSS px (a test reads it)
-    var sizes=Array.prototype.map.call(svg.querySelectorAll('text'),function(t){
-      return parseFloat(t.getAttribute('font-size')||'0')*scale*4/3;});
-    box.dataset.smallestLabel=sizes.length?Math.min.apply(null,sizes).toFixed(1):'';
+        if(!c){return;}goTo(c);if(details[b.dataset.target]){show(b.dataset.target);}});});
+    // what a test reads: the smallest label's drawn size at reading size, in CSS px, and
+    // whether the drawing as it stands is in the panel (whole, or at least in part)
+    function smallest(){var sizes=Array.prototype.map.call(svg.querySelectorAll('text'),
+        function(t){return parseFloat(t.getAttribute('font-size')||'0')*scale*4/3;});
+      return sizes.length?Math.min.apply(null,sizes).toFixed(1):'';}
+    function inPanel(){var r=svg.getBoundingClientRect(),p=box.getBoundingClientRect();
+      if(r.left>=p.left-1&&r.top>=p.top-1&&r.right<=p.right+1&&r.bottom<=p.bottom+1){
+        return 'whole';}
+      return r.right>p.left&&r.left<p.right&&r.bottom>p.top&&r.top<p.bottom?'part':'none';}
+    box.dataset.onOpen=inPanel();
+    var keep={scale:scale,x:x,y:y};reading();box.dataset.smallestLabel=smallest();
+    scale=keep.scale;x=keep.x;y=keep.y;apply();
     if(location.hash==='#try-it'){  // for tests: what a reader does, as real events
       var nodes=Array.prototype.slice.call(box.querySelectorAll('g.node[id]'));
       var first=nodes.find(function(g){return details[g.id];});
       if(first){first.dispatchEvent(new MouseEvent('click',{bubbles:true}));}
       var block=nodes.find(function(g){return details[g.id]&&details[g.id].shortcut;});
-      if(block){block.dispatchEvent(new MouseEvent('mouseenter'));}}
+      if(block){block.dispatchEvent(new MouseEvent('mouseenter'));}
+      var jumps=document.querySelectorAll('nav.stages button');
+      if(jumps.length>2){jumps[2].dispatchEvent(new MouseEvent('click',{bubbles:true}));
+        var out=controls.querySelector('[data-zoom="out"]');
+        for(var i=0;i<3;i++){out.dispatchEvent(new MouseEvent('click',{bubbles:true}));}
+        box.dataset.afterJumpAndZoomOut=inPanel();}}
   });
   document.querySelectorAll('table.sortable').forEach(function(table){
     table.querySelectorAll('th').forEach(function(th,col){th.classList.add('sortable');
       th.addEventListener('click',function(){var body=table.tBodies[0];
         var rows=Array.prototype.slice.call(body.rows),down=th.dataset.dir!=='down';
         th.dataset.dir=down?'down':'up';
-        function key(r){var t=r.cells[col].textContent.replace(/[,\s]/g,'');
+        // a cell's data-sort is its number (a shape's elements, a kernel's size); else its
+        // text, read as a number where it is one
+        function key(r){var c=r.cells[col];
+          if(c.dataset.sort!==undefined){return parseFloat(c.dataset.sort);}
+          var t=c.textContent.replace(/[,\s]/g,'');
           var n=parseFloat(t);return isNaN(n)||!/^[-\d.]/.test(t)?t:n;}
         rows.sort(function(a,b){var x=key(a),y=key(b);
-          var c=typeof x==='number'&&typeof y==='number'?x-y:String(x).localeCompare(String(y));
+          var c=typeof x==='number'&&typeof y==='number'?x-y:
+            typeof x==='number'?-1:typeof y==='number'?1:String(x).localeCompare(String(y));
           return down?-c:c;});rows.forEach(function(r){body.appendChild(r);});});});});
   if(location.hash==='#try-it'){var th=document.querySelector('table.sortable th:nth-child(5)');
     if(th){th.dispatchEvent(new MouseEvent('click',{bubbles:true}));}}
+  if(location.hash==='#sort-output'){
+    var out=document.querySelector('table.sortable th:nth-child(4)');
+    if(out){out.dispatchEvent(new MouseEvent('click',{bubbles:true}));}}
   document.body.dataset.ready=errors.length?'errors':'yes';
 })();
 """
@@ -129,19 +161,44 @@ def _cell(value: str) -> str:
     return value if isinstance(value, Markup) else html_text(value)
 
 
+class Sorted(str):
+    """A cell's text with the number it sorts by (a shape by its elements, a kernel by its
+    size), where the text is no number."""
+
+    key: float
+
+    def __new__(cls, text: str, key: float) -> Sorted:
+        made = super().__new__(cls, text)
+        made.key = key
+        return made
+
+
+def _td(value: str, text: bool) -> str:
+    attributes = ' class="text"' if text else ""
+    if isinstance(value, Sorted):
+        attributes += f' data-sort="{value.key:g}"'
+    return f"<td{attributes}>{_cell(value)}</td>"
+
+
 def _table(
     header: list[str],
     rows: list[list[str]],
     classes: list[str] | None = None,
     sortable: bool = False,
+    text_columns: tuple[int, ...] = (0,),
 ) -> str:
-    """A table whose cells are escaped by construction (Markup passes as written); a
-    `sortable` one sorts by any column when its header is clicked."""
-    head = "".join(f"<th>{_cell(h)}</th>" for h in header)
+    """A table whose cells are escaped by construction (Markup passes as written); text
+    columns left-aligned, numbers right; a `sortable` one sorts by any column when its header
+    is clicked (a Sorted cell by its number)."""
+    head = "".join(
+        ('<th class="text">' if i in text_columns else "<th>") + f"{_cell(h)}</th>"
+        for i, h in enumerate(header)
+    )
     body = []
     for index, row in enumerate(rows):
         css = f' class="{html_text(classes[index])}"' if classes and classes[index] else ""
-        body.append(f"<tr{css}>" + "".join(f"<td>{_cell(cell)}</td>" for cell in row) + "</tr>")
+        cells = "".join(_td(cell, i in text_columns) for i, cell in enumerate(row))
+        body.append(f"<tr{css}>{cells}</tr>")
     kind = ' class="sortable"' if sortable else ""
     return f"<table{kind}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -200,12 +257,14 @@ def _diagram_section(
     data = json.dumps(details or {}, ensure_ascii=False).replace("</", "<\\/")
     return (
         f'<section id="diagram"><h2>Architecture</h2><p class="muted">{html_text(note)} '
-        "Scroll to move through it, Ctrl+scroll or the buttons to zoom, drag to pan; click a "
-        "box for its details.</p>"
+        "It opens whole; scroll to move through it, Ctrl+scroll or the buttons to zoom (about "
+        "the middle of the panel), drag to pan; click a box for its details.</p>"
         + (f'<nav class="stages">Jump to: {jump}</nav>' if jump else "")
-        + '<div class="controls"><button data-zoom="in">+'
-        '</button><button data-zoom="out">−</button><button data-zoom="reset">reset'
-        f'</button></div><div class="diagram">{_svg_inline(svg)}<div id="details"></div></div>'
+        + '<div class="controls"><button data-zoom="in" title="zoom in">+'
+        '</button><button data-zoom="out" title="zoom out">−</button><button data-zoom="fit" '
+        'title="the whole drawing">fit</button><button data-zoom="reading" title="the width '
+        'of the panel, labels at reading size">reading size</button></div>'
+        f'<div class="diagram">{_svg_inline(svg)}<div id="details"></div></div>'
         f'<script type="application/json" id="node-details">{data}</script></section>'
     )
 
@@ -442,8 +501,11 @@ def _report_page(
                 [
                     r.name,
                     r.type,
-                    numbers.kernel(r.kernel, r.stride, r.groups),
-                    numbers.shape(r.output_shape),
+                    Sorted(
+                        numbers.kernel(r.kernel, r.stride, r.groups),
+                        math.prod(r.kernel) if r.kernel else 0,
+                    ),
+                    Sorted(numbers.shape(r.output_shape), math.prod(r.output_shape or [0])),
                     numbers.count(r.params),
                     numbers.count(r.macs),
                     str(r.receptive_field or ""),
@@ -452,6 +514,7 @@ def _report_page(
             ],
             ["stage" if r.depth == 1 and not r.is_leaf else "" for r in rows],
             sortable=True,
+            text_columns=(0, 1),
         ),
         "</section>",
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def count(value: int) -> str:
     """Exact, with thousands separators: 25,557,032."""
@@ -50,3 +52,19 @@ def field(receptive_field: int | str | None, local: int | None) -> str:
     if receptive_field == "global":
         return f"global ({local} px local)" if local else "global"
     return f"{receptive_field} px" if receptive_field else "-"
+
+
+def kind_of(spec: dict[str, Any] | None) -> str | None:
+    """What a spec describes, where its name could mislead: "residual block" for one block on
+    its own (the `plain` preset is the notes' non-bottleneck block, with an identity shortcut),
+    "block without a shortcut", or "network without shortcuts" (plain18, plain34); None for
+    any other network and for models that are not specs."""
+    if not spec:
+        return None
+    stages = spec.get("stages") or []
+    single = not spec.get("stem") and spec.get("head") is None and len(stages) == 1
+    single = single and stages[0].get("blocks") == 1
+    no_shortcut = spec.get("shortcut") == "none"
+    if single:
+        return "block without a shortcut" if no_shortcut else "residual block"
+    return "network without shortcuts" if no_shortcut else None

@@ -20,13 +20,13 @@ outer edge. A grid (`SafeTable.grid`) has no box and no header.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from rich import box as boxes
 from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
@@ -35,8 +35,9 @@ from rich.text import Text
 from resnet_inspect.render.escape import CONTROL, plain, terminal_text
 
 _JUSTIFY = ("left", "right", "center")
-# A word as rich's wrapping sees it: leading spaces belong to it (an indented name is one word)
-_WORD = re.compile(r"\s*\S+\s*")
+# A word: leading spaces belong to it (an indented name is one word), then everything up to the
+# next plain space; a no-break space (U+00A0) is part of a word.
+_WORD = re.compile(r" *[^ ]+ *")
 
 
 @dataclass
@@ -169,7 +170,7 @@ class SafeTable:
                         longest = max(longest, size)
                     elif size > longest:  # only a line wider than the longest word so far
                         longest = max(
-                            [longest, *(width_of(w.rstrip()) for w in _WORD.findall(line))]
+                            [longest, *(width_of(w.rstrip(" ")) for w in _WORD.findall(line))]
                         )
             pad = left + right
             natural.append(max(widest, column.min_width) + pad)
@@ -316,23 +317,42 @@ def _cell_lines(
                 Segment(" " * (room - before + right), base or None),
             ]
         ]
-    # Columns are never narrower than their longest word (SafeTable.column_widths), so the
-    # wrap breaks lines between words only; "fold" would apply to a longer word alone.
-    wrapped = text.wrap(
-        console,
-        max(inner, 1),
-        justify=justify,  # type: ignore[arg-type]
-        overflow="fold",
-        no_wrap=column.no_wrap,
-    )
     result = []
-    for part in wrapped:
-        part.truncate(inner, overflow="ignore", pad=True)
+    for part in wrap_words(text, max(inner, 1), column.no_wrap):
+        room = inner - width_of(part.plain)
+        before = 0 if justify == "left" else room if justify == "right" else room // 2
+        part.pad_left(before)
+        part.pad_right(max(0, room - before))
         segments = list(Segment.apply_style(part.render(console), base or None))
         result.append(
             [Segment(" " * left, base or None), *segments, Segment(" " * right, base or None)]
         )
     return result or [[Segment(" " * width, base or None)]]
+
+
+def wrap_words(text: Text, width: int, no_wrap: bool = False) -> list[Text]:
+    """`text`'s lines, each broken between words to fit `width`: a break only at a plain space,
+    never inside a word (a no-break space U+00A0 holds two parts together: "relu_ ×49"), and a
+    word wider than `width` kept whole on a line of its own. Leading spaces (an indent) stay
+    with the first word; the spaces at a break are dropped."""
+    lines: list[Text] = []
+    for line in text.split("\n", allow_blank=True):
+        plain = line.plain
+        if no_wrap or width_of(plain) <= width:
+            lines.append(line)
+            continue
+        breaks: list[int] = []
+        start = used = 0
+        for match in _WORD.finditer(plain):
+            word = match.group().rstrip(" ")
+            if match.start() > start and used + width_of(word) > width:
+                breaks.append(match.start())
+                start, used = match.start(), 0
+            used += width_of(match.group())
+        for part in line.divide(breaks):
+            part.rstrip()
+            lines.append(part)
+    return lines
 
 
 def _fill(
@@ -355,3 +375,54 @@ def _safe(cell: Any) -> Text:
             return Text("\n".join(lines), style=cell.style, justify=cell.justify)
         return cell
     return plain(str(cell))
+
+
+class Fitted:
+    """A renderable made for the width it is drawn at: `make(width)` gives what a console of
+    `width` columns shows (its tables dropping, splitting or wrapping whole cells to fit), so
+    `console.print(render_table(report))` fits any terminal without a width given."""
+
+    def __init__(self, make: Callable[[int], RenderableType]) -> None:
+        self.make = make
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.make(options.max_width)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.make(options.max_width))
+
+
+def drop_to_fit(
+    build: Callable[[tuple[str, ...]], SafeTable],
+    keys: tuple[str, ...],
+    drop_order: tuple[str, ...],
+    width: int | None,
+) -> tuple[SafeTable, list[str]]:
+    """The table of `keys` with columns left out in `drop_order` until it fits `width` (None:
+    any width): (the table, the keys left out)."""
+    table, dropped = build(keys), []
+    for key in drop_order:
+        if width is None or table.fits(width):
+            break
+        dropped.append(key)
+        keys = tuple(k for k in keys if k != key)
+        table = build(keys)
+    return table, dropped
+
+
+def split_to_fit(
+    build: Callable[[list[int]], SafeTable], count: int, width: int | None
+) -> list[SafeTable]:
+    """Tables of consecutive items 0…count-1 (`build(indices)` makes one, repeating what every
+    table shows), as many items to a table as fit `width` (at least one)."""
+    tables: list[SafeTable] = []
+    start = 0
+    while start < count:
+        size = count - start
+        table = build(list(range(start, start + size)))
+        while width is not None and size > 1 and not table.fits(width):
+            size -= 1
+            table = build(list(range(start, start + size)))
+        tables.append(table)
+        start += size
+    return tables

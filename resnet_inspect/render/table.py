@@ -10,8 +10,8 @@ from rich.text import Text
 from resnet_inspect.errors import UsageError
 from resnet_inspect.render import numbers
 from resnet_inspect.render.escape import plain
-from resnet_inspect.render.safe_table import SafeTable
-from resnet_inspect.report import LayerRow, Report, StageRow
+from resnet_inspect.render.safe_table import Fitted, SafeTable, drop_to_fit
+from resnet_inspect.report import CheckRow, LayerRow, Report, StageRow
 
 CONVENTIONS = ("paper", "full")
 
@@ -44,7 +44,7 @@ COLUMNS = (
     ("memory", "Activations"),
 )
 # What a narrow terminal loses first. Layer, params and MACs are always shown.
-DROP_ORDER = ("memory", "rf", "kernel", "type", "shape")
+DROP_ORDER = ("memory", "kernel", "type", "rf", "shape")
 _LEFT = {"layer", "type", "kernel"}
 
 
@@ -144,7 +144,7 @@ def _subtotal(table: SafeTable, stage: StageRow, convention: str, columns: tuple
 def _totals_panel(report: Report, width: int | None) -> Panel:
     totals = report.totals
     grid = SafeTable.grid(padding=(0, 2))
-    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(style="bold")
     grid.add_column(justify="right", no_wrap=True)
     grid.add_column(style="dim")
     grid.add_row("Total params", numbers.count(totals.params), numbers.si(totals.params))
@@ -173,8 +173,9 @@ def _totals_panel(report: Report, width: int | None) -> Panel:
             f"{numbers.si(flops.full_total)} + batch norm, pooling, products of activations"
             + (" (fvcore itself ran)" if flops.engine == "fvcore" else ""),
         )
-        uncounted = ", ".join(
-            f"{name.removeprefix('aten::')} ×{count}" for name, count in flops.uncounted_ops.items()
+        uncounted = ", ".join(  # a no-break space: an item is never split across lines
+            f"{name.removeprefix('aten::')}\u00a0×{count}"
+            for name, count in flops.uncounted_ops.items()
         )
         if uncounted:
             grid.add_row("Not counted", "", uncounted)
@@ -242,38 +243,54 @@ def _totals_panel(report: Report, width: int | None) -> Panel:
         "attention, an SE gate) makes that output see the whole input.",
         style="dim",
     )
+    # The panel is never narrower than the grid's words: a border must not cut a number.
+    fitted = min(110, width) if width else 110
     return Panel(
         Group(grid, Text(""), note),
         title="Totals",
         title_align="left",
-        width=min(110, width) if width else 110,
+        width=max(fitted, grid.minimum_width() + 4),
     )
 
 
-def _check_table(report: Report) -> SafeTable:
-    table = titled_table(
-        "Closed-form arithmetic from the spec vs the model, counted layer by layer"
-    )
-    for column in ("Stage", "Params (spec)", "Params (model)", "MACs (spec)", "MACs (model)", ""):
-        table.add_column(column, justify="left" if column == "Stage" else "right")
-    for row in report.check.stages if report.check else []:
+def _check_tables(report: Report, width: int | None) -> list[SafeTable]:
+    """The closed forms against the layer-by-layer count: one table, or, where it does not fit,
+    one for the parameters and one for the MACs."""
+    check = report.check
+    rows = check.stages if check else []
+
+    def verdict(row: CheckRow) -> Text:
         if row.analytic_params is None or row.analytic_macs is None:
-            verdict = Text("no closed form: the block type states none", style="dim")
-            analytic = ["-", "-"]
-        else:
-            verdict = (
-                Text("✓ equal", style="green") if row.ok else Text("✗ MISMATCH", style="bold red")
-            )
-            analytic = [numbers.count(row.analytic_params), numbers.count(row.analytic_macs)]
-        table.add_row(
-            row.name,
-            analytic[0],
-            numbers.count(row.measured_params),
-            analytic[1],
-            numbers.count(row.measured_macs),
-            verdict,
-        )
-    return table
+            return Text("no closed form: the block type states none", style="dim")
+        return Text("✓ equal", style="green") if row.ok else Text("✗ MISMATCH", style="bold red")
+
+    def count(value: int | None) -> str:
+        return "-" if value is None else numbers.count(value)
+
+    def build(parts: tuple[str, ...]) -> SafeTable:
+        title = "Closed-form arithmetic from the spec vs the model, counted layer by layer"
+        if parts != ("params", "macs"):
+            title += f" ({'parameters' if parts == ('params',) else 'MACs'})"
+        table = titled_table(title)
+        table.add_column("Stage")
+        for part in parts:
+            name = "Params" if part == "params" else "MACs"
+            table.add_column(f"{name} (spec)", justify="right")
+            table.add_column(f"{name} (model)", justify="right")
+        table.add_column("")
+        for row in rows:
+            cells: list[str | Text] = [row.name]
+            if "params" in parts:
+                cells += [count(row.analytic_params), numbers.count(row.measured_params)]
+            if "macs" in parts:
+                cells += [count(row.analytic_macs), numbers.count(row.measured_macs)]
+            table.add_row(*cells, verdict(row))
+        return table
+
+    both = build(("params", "macs"))
+    if width is None or both.fits(width):
+        return [both]
+    return [build(("params",)), build(("macs",))]
 
 
 def render_table(
@@ -285,19 +302,19 @@ def render_table(
 ) -> RenderableType:
     """The summary as a rich renderable: the layer table, the totals, the check.
 
-    `columns` are keys of COLUMNS (all by default). With `width`, and no explicit `columns`,
-    columns are dropped in DROP_ORDER until the table fits, and a line says which were
-    hidden: a number is never shortened."""
+    `columns` are keys of COLUMNS (all by default). Without `columns`, columns are dropped in
+    DROP_ORDER until the table fits `width` — or, without `width`, the width of the console it
+    is printed on — and a line says which were hidden. A number or a name is never cut or
+    split: cells wrap only between words."""
+    if width is None:
+        return Fitted(lambda fitted: render_table(report, depth, convention, columns, fitted))
     chosen = columns or tuple(key for key, _ in COLUMNS)
-    table = _layer_table(report, depth, convention, chosen)
-    hidden: list[str] = []
-    if width and columns is None:
-        for key in DROP_ORDER:
-            if table.fits(width):
-                break
-            hidden.append(key)
-            chosen = tuple(k for k in chosen if k != key)
-            table = _layer_table(report, depth, convention, chosen)
+    table, hidden = drop_to_fit(
+        lambda keys: _layer_table(report, depth, convention, keys),
+        chosen,
+        DROP_ORDER if columns is None else (),
+        width,
+    )
     parts: list[RenderableType] = [table]
     if hidden:
         names = ", ".join(header for key, header in COLUMNS if key in hidden)
@@ -309,5 +326,19 @@ def render_table(
         )
     parts += [Text(""), _totals_panel(report, width)]
     if report.check is not None:
-        parts += [Text(""), _check_table(report)]
+        for check in _check_tables(report, width):
+            parts += [Text(""), check]
     return Group(*parts)
+
+
+def render_presets(rows: list[tuple[str, str]], width: int | None = None) -> RenderableType:
+    """The presets, a row each: the name (never split) and its description, wrapped between
+    words to fit `width` (without it, the console's)."""
+    if width is None:
+        return Fitted(lambda fitted: render_presets(rows, fitted))
+    table = SafeTable(box=None, padding=(0, 1), header_style="bold")
+    table.add_column("Preset", no_wrap=True)
+    table.add_column("What it is")
+    for name, description in rows:
+        table.add_row(name, description)
+    return table

@@ -191,22 +191,29 @@ def _merge(
     return result
 
 
-def load_checked(target: str | Spec) -> tuple[Spec, NetworkPlan]:
-    """A validated spec and its shape plan; SpecError lists every problem found."""
-    spec, plan, _ = load_with_warnings(target, rules=False)
+def load_checked(
+    target: str | Spec, input_shape: tuple[int, int, int] | None = None
+) -> tuple[Spec, NetworkPlan]:
+    """A validated spec and its shape plan; SpecError lists every problem found. With
+    `input_shape` the spec is planned for that input instead of its own (a map that vanishes
+    is still reported at the stem layer's line)."""
+    spec, plan, _ = load_with_warnings(target, rules=False, input_shape=input_shape)
     return spec, plan
 
 
 def load_with_warnings(
-    target: str | Spec, rules: bool = True
+    target: str | Spec, rules: bool = True, input_shape: tuple[int, int, int] | None = None
 ) -> tuple[Spec, NetworkPlan, list[Problem]]:
     """As load_checked, plus the design-rule warnings (spec/rules.py) when `rules` is set."""
     if isinstance(target, Spec):
-        spec, plan, problems = _check(target, SourceMap(target.source or target.name))
+        spec = target if input_shape is None else replace(target, input=input_shape)
+        spec, plan, problems = _check(spec, SourceMap(target.source or target.name))
         return spec, plan, problems if rules else []
     loaded = _load(str(target))
     try:
         spec = parse_spec(loaded.raw, loaded.source, loaded.default_name)
+        if input_shape is not None:
+            spec = replace(spec, input=input_shape)
         spec, plan, problems = _check(_with_source(spec, str(target)), loaded.source, rules)
     except SpecError as err:
         raise SpecError(_blame_own_keys(err.problems, loaded)) from None

@@ -147,6 +147,41 @@ class Spec:
         return _jsonable(asdict(self))
 
 
+def spec_from_dict(value: dict[str, Any]) -> Spec:
+    """The Spec that Spec.to_dict() wrote (a report's `spec` section)."""
+    head = value.get("head")
+    return Spec(
+        name=value["name"],
+        input=(value["input"][0], value["input"][1], value["input"][2]),
+        stem=tuple(StemLayer(**layer) for layer in value["stem"]),
+        block=value["block"],
+        stages=tuple(
+            Stage(
+                filters=tuple(stage["filters"]),
+                blocks=stage["blocks"],
+                stride=stage["stride"],
+                overrides=tuple(
+                    BlockOverride(
+                        tuple(entry["filters"]) if entry["filters"] is not None else None,
+                        entry["shortcut"],
+                    )
+                    for entry in stage["overrides"]
+                ),
+            )
+            for stage in value["stages"]
+        ),
+        stride_on=value["stride_on"],
+        shortcut=value["shortcut"],
+        groups=value["groups"],
+        bias=value["bias"],
+        head=Head(**head) if head is not None else None,
+        norm=dict(value.get("norm") or BATCH_NORM),
+        description=value.get("description", ""),
+        source=value.get("source", ""),
+        options=value.get("options", {}),
+    )
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _jsonable(item) for key, item in value.items()}
@@ -267,9 +302,7 @@ class _Parser:
         input_shape = self.input_shape(raw.get("input"), ("input",)) if "input" in raw else None
         block = self.block_type(raw.get("block"), ("block",)) if "block" in raw else None
         stride_on = self.choice(raw.get("stride_on", "3x3"), STRIDE_ON, ("stride_on",), "stride_on")
-        shortcut = self.choice(
-            raw.get("shortcut", "B"), SHORTCUT_OPTIONS, ("shortcut",), "shortcut option"
-        )
+        shortcut = self.shortcut_option(raw.get("shortcut", "B"), ("shortcut",))
         groups = self.integer(raw.get("groups", 1), ("groups",), what="groups")
         bias = self.boolean(raw.get("bias", False), ("bias",))
         norm = self.norm(raw.get("norm", "bn"), ("norm",))
@@ -347,6 +380,34 @@ class _Parser:
             self.fail((*path, *key_path), message, hint)
         return None if problems else {"type": kind, **parsed}
 
+    def shortcut_option(self, value: Any, path: Path) -> str | None:
+        """The top level's shortcut: the paper's option letter. A per-block kind written here
+        (`projection`) is told which letter means it, with every letter explained."""
+        if value is None or (isinstance(value, str) and value in SHORTCUT_OPTIONS):
+            return "none" if value is None else value
+        letters = "; ".join(f"{letter} {meaning}" for letter, meaning in SHORTCUT_LETTERS.items())
+        letter = _LETTER_OF_KIND.get(str(value))
+        if letter is not None:
+            self.fail(
+                path,
+                f"{value!r} is a shortcut kind of one block (a stage's blocks: entry); at the "
+                f"top level, shortcut is the paper's option — {letters}",
+                f"write shortcut: {letter}"
+                + (
+                    "; every option keeps the identity where the shape does not change"
+                    if value == "identity"
+                    else ""
+                ),
+            )
+            return None
+        close = did_you_mean(str(value), SHORTCUT_OPTIONS)
+        self.fail(
+            path,
+            f"unknown shortcut option {_show(value)}: the paper's options are {letters}",
+            close,
+        )
+        return None
+
     def input_shape(self, value: Any, path: Path) -> tuple[int, int, int] | None:
         if not isinstance(value, list) or len(value) != 3:
             self.fail(
@@ -363,7 +424,16 @@ class _Parser:
         ]
         if any(v is None for v in items):
             return None
-        return (int(items[0] or 0), int(items[1] or 0), int(items[2] or 0))
+        channels, height, width = (int(items[0] or 0), int(items[1] or 0), int(items[2] or 0))
+        if width in _IMAGE_CHANNELS and channels >= 8 and height >= 8:
+            self.fail(
+                path,
+                f"input [{channels}, {height}, {width}] looks channels-last (height, width, "
+                "channels), but a spec's input is [channels, height, width]",
+                f"write input: [{width}, {channels}, {height}]",
+            )
+            return None
+        return channels, height, width
 
     def stem(self, value: Any, path: Path, default_bias: bool) -> tuple[StemLayer, ...] | None:
         if value is None:
@@ -628,6 +698,16 @@ class _Parser:
             return None
         return Head(pool=pool, classes=classes)
 
+
+# An image's channels: the last number of a channels-last input
+_IMAGE_CHANNELS = (1, 3, 4)
+# The option letter that gives a block's shortcut kind where the shape changes
+_LETTER_OF_KIND = {
+    "zeropad": "A",
+    "projection": "B",
+    "avgpool_projection": "D",
+    "identity": "A or B",
+}
 
 _KEY_HINTS = {
     "width_per_group": "write the real inner widths in filters and set groups: ResNeXt 32x4d's "

@@ -177,3 +177,27 @@ def test_small_wording():
     assert "none off it (no projection shortcuts)" in text
     resnet = " ".join(run("summary", "resnet50").stdout.replace("│", " ").split())
     assert "54 with the 4 off it (projection shortcuts, gates)" in resnet
+
+
+def test_the_plain_block_is_said_to_be_residual_wherever_it_is_shown(tmp_path):
+    compared = run("compare", "bottleneck", "plain", "plain34").stdout
+    header = compared.split("━")[0]
+    assert header.count("residual block") == 2 and "network without shortcuts" in header
+    presets = run("presets").stdout
+    line = next(line for line in presets.splitlines() if line.startswith("plain "))
+    assert "residual block" in line and "identity shortcut" in presets
+    drawing = tmp_path / "plain.svg"
+    assert run("diagram", "plain", "-o", str(drawing)).exit_code == 0
+    assert "plain: residual block" in drawing.read_text()
+
+
+def test_input_that_makes_a_map_vanish_keeps_the_stem_layers_location(tmp_path):
+    spec = tmp_path / "unpadded.yaml"
+    spec.write_text(
+        "name: unpadded\ninput: [3, 64, 64]\nstem:\n"
+        "  - {conv: 16, kernel: 7, stride: 2, padding: 0}\n  - bn\n  - relu\n"
+        "block: basic\nstages:\n  - {filters: [16, 16], blocks: 1, stride: 1}\nhead: none\n"
+    )
+    result = run("summary", str(spec), "--input", "3x6x6")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{spec}:4:5: stem.0: feature map shrinks to 0x0 here")

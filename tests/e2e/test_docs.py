@@ -169,3 +169,20 @@ def load_params(name: str) -> int:
     from resnet_inspect import summarize
 
     return summarize(name).totals.params
+
+
+def test_the_readme_names_every_key_of_a_layer_row():
+    from dataclasses import fields
+
+    from resnet_inspect.report import LayerRow
+
+    section = README.split("| `layers[]` |", 1)[1].split("\n", 1)[0]
+    missing = [f.name for f in fields(LayerRow) if f"`{f.name}`" not in section]
+    assert not missing, missing
+
+
+def test_the_readme_says_which_formats_the_bundled_renderer_draws():
+    from resnet_inspect.render.diagram import FORMATS, PURE_FORMATS
+
+    drawn = ", ".join(f for f in FORMATS if f in PURE_FORMATS)
+    assert f"resnet-inspect installs ({drawn}; not pdf)" in README

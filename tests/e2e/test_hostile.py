@@ -230,7 +230,7 @@ def test_every_drawing_and_page_is_inert(name, tmp_path):
 def test_no_script_runs_when_the_pages_are_clicked(tmp_path):
     """Every hostile name in one report and one comparison page, opened in Chromium; every
     element is clicked; alert, confirm, prompt, open and navigation are recorded."""
-    from test_html import headless
+    from browser import headless
 
     for index, name in enumerate(ODD_SPECS):
         spec = str(ODD / name)

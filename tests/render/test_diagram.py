@@ -12,7 +12,13 @@ from click.testing import CliRunner
 from conftest import ROOT, tool
 from resnet_inspect import summarize
 from resnet_inspect.cli import cli
-from resnet_inspect.render.diagram import SHORTCUT_COLOUR, render_dot, to_dot
+from resnet_inspect.render.diagram import (
+    SHORTCUT_COLOUR,
+    STAGE_COLOURS,
+    paper_dot,
+    render_dot,
+    to_dot,
+)
 
 
 def run(*args: str):
@@ -307,3 +313,43 @@ def test_what_help_says_about_the_png_pixel_cap_is_what_happens(tmp_path):
     uncapped, _ = render_dot(chain, "png", prefer="graphviz-pure")
     target.write_bytes(uncapped)
     assert max(Image.open(target).size) > 100_000
+
+
+def _centres(svg: str) -> dict[str, float]:
+    """Node ID -> the x of its shape's centre, from the SVG Graphviz wrote."""
+    centres = {}
+    for match in re.finditer(r'<g id="([^"]+)" class="node">(.*?)</g>', svg, re.S):
+        shape = match.group(2)
+        ellipse = re.search(r'<ellipse[^>]*cx="(-?[\d.]+)"', shape)
+        outline = re.search(r'<(?:path|polygon)[^>]* (?:d|points)="([^"]*)"', shape)
+        pairs = re.findall(
+            r"(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)", outline.group(1) if outline else ""
+        )
+        xs = [float(x) for x, _ in pairs]
+        if ellipse:
+            centres[match.group(1)] = float(ellipse.group(1))
+        elif xs:
+            centres[match.group(1)] = (min(xs) + max(xs)) / 2
+    return centres
+
+
+@pytest.mark.parametrize("fold", [False, True])
+def test_the_main_path_is_one_straight_column(fold):
+    report = summarize("resnet50", graph=True)
+    dot = to_dot(report, "block", fold)
+    svg = render_dot(dot, "svg")[0].decode()
+    main = re.findall(r"group=main id=(\w+)", dot.source)
+    centres = _centres(svg)
+    xs = [centres[name] for name in main if name in centres]
+    assert len(xs) > 10 and max(xs) - min(xs) < 1.0, sorted(set(round(x) for x in xs))
+
+
+def test_a_stage_has_one_colour_at_every_depth_and_in_every_style():
+    report = summarize("resnet50", graph=True)
+    by_blocks = to_dot(report, "block").source
+    by_stages = to_dot(report, "stage").source
+    paper = paper_dot(report).source
+    blue = STAGE_COLOURS[0]  # layer1's
+    assert re.search(rf'fillcolor="{blue}"[^\]]*label="layer1 ·', by_blocks)
+    assert re.search(rf'label="layer1 ·[^"]*"[^\]]*fillcolor="{blue}"', by_stages)
+    assert re.search(rf'label="3×3 conv, 64"[^\]]*fillcolor="{blue}"', paper)

@@ -9,8 +9,8 @@ import json
 import re
 
 import pytest
-from test_html import headless
 
+from browser import headless
 from resnet_inspect import summarize
 from resnet_inspect.render.diagram import paper_dot, render_dot, to_dot
 from resnet_inspect.spec import preset_names

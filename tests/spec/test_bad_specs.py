@@ -73,10 +73,10 @@ EXPECTED = {
         "{dir}groups_on_basic.yaml:5:9: groups: basic blocks support only groups: 1 (grouped convolutions (ResNeXt) need block: bottleneck or preact_bottleneck)",
     ],
     "identity_after_stride.yaml": [
-        "{dir}identity_after_stride.yaml:9:14: stages.1.blocks.0: block layer2.0: identity shortcut cannot follow a stride-2 block (32x32 -> 16x16) (use shortcut: projection or zeropad)",
+        "{dir}identity_after_stride.yaml:9:14: stages.1.blocks.0: block layer2.0: identity shortcut cannot follow a stride-2 block (32x32 -> 16x16) (write shortcut: projection or zeropad in this block's entry)",
     ],
     "identity_cannot_add.yaml": [
-        "{dir}identity_cannot_add.yaml:7:53: stages.0.blocks.1.filters: block layer1.1: identity shortcut cannot add 24 channels to 16 (use shortcut: projection, or filters [16, 16])",
+        "{dir}identity_cannot_add.yaml:7:53: stages.0.blocks.1.filters: block layer1.1: identity shortcut cannot add 24 channels to 16 (write shortcut: projection in this block's entry, or filters [16, 16])",
     ],
     "input_too_small.yaml": [
         "{dir}input_too_small.yaml:2:8: stem.0: feature map shrinks to 0x0 here (conv 7x7 on 4x4) (use a larger input or smaller kernel/stride)",
@@ -118,7 +118,7 @@ EXPECTED = {
         "{dir}scalar_document.yaml:1:1: a spec must be a mapping of keys, got 'resnet50'",
     ],
     "seed_356.yaml": [
-        "{dir}seed_356.yaml:9:39: stages.0.blocks.1.filters: block layer1.1: identity shortcut cannot add 356 channels to 256 (use shortcut: projection, or filters [64, 64, 256])",
+        "{dir}seed_356.yaml:9:39: stages.0.blocks.1.filters: block layer1.1: identity shortcut cannot add 356 channels to 256 (write shortcut: projection in this block's entry, or filters [64, 64, 256])",
     ],
     "stem_pool_without_size.yaml": [
         "{dir}stem_pool_without_size.yaml:2:41: stem.3: stem layer 'maxpool' needs its size (e.g. - {maxpool: 3, stride: 2})",
@@ -153,8 +153,11 @@ EXPECTED = {
     "unknown_pool.yaml": [
         "{dir}unknown_pool.yaml:7:14: head.pool: unknown pool 'mean' (choose one of: avg, max)",
     ],
+    "channels_last_input.yaml": [
+        "{dir}channels_last_input.yaml:3:8: input: input [32, 32, 3] looks channels-last (height, width, channels), but a spec's input is [channels, height, width] (write input: [3, 32, 32])",
+    ],
     "unknown_shortcut_option.yaml": [
-        "{dir}unknown_shortcut_option.yaml:4:11: shortcut: unknown shortcut option 'identity' (choose one of: A, B, C, D, none)",
+        "{dir}unknown_shortcut_option.yaml:4:11: shortcut: 'identity' is a shortcut kind of one block (a stage's blocks: entry); at the top level, shortcut is the paper's option — A zero-padding where the shape changes, identity elsewhere (no parameters); B a 1×1 projection where the shape changes, identity elsewhere; C a 1×1 projection on every block; D average pool, then a 1×1 projection, where the shape changes (ResNet-D); none no shortcut: a plain network (write shortcut: A or B; every option keeps the identity where the shape does not change)",
     ],
     "unknown_stage_key.yaml": [
         "{dir}unknown_stage_key.yaml:6:5: stages.0: stage is missing 'blocks'",

@@ -25,7 +25,8 @@ def test_seed_identity_block_356_reported_at_its_line(monkeypatch):
     monkeypatch.chdir(ROOT)
     assert lines_of(path) == [
         f"{path}:9:39: stages.0.blocks.1.filters: block layer1.1: identity shortcut cannot add "
-        "356 channels to 256 (use shortcut: projection, or filters [64, 64, 256])"
+        "356 channels to 256 (write shortcut: projection in this block's entry, or filters "
+        "[64, 64, 256])"
     ]
 
 
@@ -40,7 +41,8 @@ def test_identity_cannot_follow_a_stride(write_spec):
     )
     assert lines_of(path) == [
         f"{path}:6:14: stages.1.blocks.0: block layer2.0: identity shortcut cannot follow a "
-        "stride-2 block (32x32 -> 16x16) (use shortcut: projection or zeropad)"
+        "stride-2 block (32x32 -> 16x16) (write shortcut: projection or zeropad in this block's "
+        "entry)"
     ]
 
 
@@ -53,7 +55,7 @@ def test_zero_pad_cannot_drop_channels(write_spec):
     )
     assert lines_of(path) == [
         f"{path}:4:15: stages.1.filters: block layer2.0: zero-padding shortcut cannot reduce 32 "
-        "channels to 16 (use shortcut: projection)"
+        "channels to 16 (write shortcut: B (a 1x1 projection where the shape changes))"
     ]
 
 

@@ -62,7 +62,11 @@ def test_all_problems_reported_at_once_with_locations(write_spec):
         f"{path}:7:33: stages.1.blocks: blocks must be a whole number, got 2.0 (write 2)",
         f"{path}:7:46: stages.1.stride: stride must be at least 1, got -1",
         f"{path}:8:8: head.clases: unknown key in head (did you mean 'classes'?)",
-        f"{path}:9:11: shortcut: unknown shortcut option 'E' (choose one of: A, B, C, D, none)",
+        f"{path}:9:11: shortcut: unknown shortcut option 'E': the paper's options are "
+        "A zero-padding where the shape changes, identity elsewhere (no parameters); B a 1×1 "
+        "projection where the shape changes, identity elsewhere; C a 1×1 projection on every "
+        "block; D average pool, then a 1×1 projection, where the shape changes (ResNet-D); none "
+        "no shortcut: a plain network",
     ]
 
 

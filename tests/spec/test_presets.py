@@ -98,3 +98,11 @@ def test_unknown_target_suggests_a_preset():
     assert err.value.lines() == [
         "resnet05: no such file or preset: 'resnet05' (did you mean 'resnet50'?)"
     ]
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_a_reports_spec_section_gives_the_spec_back(name):
+    from resnet_inspect.spec.parser import spec_from_dict
+
+    spec = load_spec(name)
+    assert spec_from_dict(spec.to_dict()) == spec
