@@ -3,9 +3,11 @@ terminal's width, -o by path kind, closed pipes)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
@@ -143,6 +145,21 @@ def make_report(
     if options.from_model:
         raise UsageError("--from-model traces a spec's built model; --model is always traced")
     return pipeline.analyze(pipeline.load_factory(model_path), options, model_path, progress)
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, total: int) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on standard error while the block runs, where that is a terminal (a
+    pipe or a file gets nothing at all); yields `advance(done, total)`."""
+    if not sys.stderr.isatty():
+        yield lambda done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(transient=True, console=Console(file=sys.stderr)) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def fit_width(stream: Any) -> int | None:

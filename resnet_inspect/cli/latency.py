@@ -24,6 +24,7 @@ from resnet_inspect.cli.common import (
     make_report,
     one_target,
     print_fitted,
+    progress_bar,
 )
 from resnet_inspect.cli.group import cli
 from resnet_inspect.errors import UsageError
@@ -131,9 +132,6 @@ def latency(
     peak where known). Out of memory at one batch size is reported in that row and the sweep
     goes on; Ctrl-C prints the rows already measured.
     """
-    from rich.console import Console
-    from rich.progress import Progress
-
     one_target(target, model_path)
     check_output(output)
     from resnet_inspect.experiments.timing import resolve_device
@@ -158,14 +156,7 @@ def latency(
         breakdown=breakdown,
         peak_tflops=peak_tflops,
     )
-    with Progress(
-        transient=True, console=Console(file=sys.stderr), disable=not sys.stderr.isatty()
-    ) as bar:
-        task = bar.add_task(f"measuring on {device}", total=len(latency.batch_sizes))
-
-        def advance(done: int, total: int) -> None:
-            bar.update(task, completed=done)
-
+    with progress_bar(f"measuring on {device}", len(latency.batch_sizes)) as advance:
         options = Options(input_shape=input_text, dtype=dtype, latency=latency, force=force)
         report = make_report(target, model_path, options, advance)
     if output_format == "json":

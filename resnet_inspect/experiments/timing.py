@@ -228,7 +228,9 @@ def _prepare(model: nn.Module, device: torch.device, options: LatencyOptions) ->
 
     model = model.to(device=device, dtype=torch_dtype(options.dtype)).eval()
     if options.channels_last:
-        model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        # (the stubs of some torch releases lack this overload of Module.to)
+        to: Any = model.to
+        model = to(memory_format=torch.channels_last)
     return model
 
 
