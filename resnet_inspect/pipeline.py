@@ -175,16 +175,9 @@ def analyze(
         first_conv.in_channels if first_conv is not None else None,
         f"the model's first convolution ({type(first_conv).__name__})",
     )
-    memo: dict[int, object] = {}
-    for tensor in [*model.parameters(), *model.buffers()]:
-        meta = tensor.detach().to("meta")
-        memo[id(tensor)] = (
-            nn.Parameter(meta, tensor.requires_grad) if isinstance(tensor, nn.Parameter) else meta
-        )
-    try:
-        twin = copy.deepcopy(model, memo)
-    except Exception as err:
-        raise UsageError(f"cannot copy the model for analysis: {err}") from err
+    from resnet_inspect.analyzers.trace import meta_copy
+
+    twin = meta_copy(model)
     report = report_from_trace(
         _trace_copy(twin, tuple(input_shape), batch_size, dtype),
         tuple(input_shape),
@@ -272,16 +265,10 @@ def _fvcore_section(
 def _trace_copy(
     model: nn.Module, input_shape: tuple[int, ...], batch_size: int, dtype: str
 ) -> Trace:
-    """The meta pass over a model that is ours to change and lives on the meta device, its
-    floating-point tensors in `dtype`."""
-    from resnet_inspect.analyzers import torch_dtype
-    from resnet_inspect.analyzers.trace import trace_model
+    """The meta pass over a model that is ours to change and lives on the meta device."""
+    from resnet_inspect.analyzers.trace import trace_copy
 
-    target = torch_dtype(dtype)
-    tensors = [*model.parameters(), *model.buffers()]
-    if any(t.is_floating_point() and t.dtype != target for t in tensors):
-        model = model.to(target)
-    return trace_model(model.eval(), input_shape, batch_size)
+    return trace_copy(model, input_shape, batch_size, dtype)
 
 
 def report_from_trace(

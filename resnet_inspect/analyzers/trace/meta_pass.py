@@ -108,4 +108,37 @@ def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int)
     )
 
 
-__all__ = ["trace_model"]
+def meta_copy(model: nn.Module) -> nn.Module:
+    """A copy of `model` whose parameters and buffers live on the meta device (no weights are
+    copied); the caller's model is untouched. UsageError where it cannot be copied."""
+    import copy
+
+    from resnet_inspect.errors import UsageError
+
+    memo: dict[int, object] = {}
+    for tensor in [*model.parameters(), *model.buffers()]:
+        meta = tensor.detach().to("meta")
+        memo[id(tensor)] = (
+            nn.Parameter(meta, tensor.requires_grad) if isinstance(tensor, nn.Parameter) else meta
+        )
+    try:
+        return copy.deepcopy(model, memo)
+    except Exception as err:
+        raise UsageError(f"cannot copy the model for analysis: {err}") from err
+
+
+def trace_copy(
+    model: nn.Module, input_shape: tuple[int, ...], batch_size: int, dtype: str = "float32"
+) -> Trace:
+    """The meta pass over a model that is ours to change and lives on the meta device, its
+    floating-point tensors in `dtype`, in evaluation mode."""
+    from resnet_inspect.analyzers import torch_dtype
+
+    target = torch_dtype(dtype)
+    tensors = [*model.parameters(), *model.buffers()]
+    if any(t.is_floating_point() and t.dtype != target for t in tensors):
+        model = model.to(target)
+    return trace_model(model.eval(), input_shape, batch_size)
+
+
+__all__ = ["meta_copy", "trace_copy", "trace_model"]
