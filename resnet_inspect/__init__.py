@@ -11,6 +11,8 @@ imported only when a function that needs them is called.
     ri.render_html(report)                                     # the self-contained page
     ri.compare(["bottleneck", "plain"])                        # a Comparison
     ri.analyze(my_model, (1, 3, 224, 224))                     # any nn.Module
+    ri.signal("cifar_plain56")                                 # why it does not train
+    ri.train(["cifar_plain56", "cifar_resnet56"], "digits", "runs/digits")
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from resnet_inspect.errors import (
 )
 from resnet_inspect.options import LatencyOptions, Options
 from resnet_inspect.plan import Block, BlockOption, LayerKind
-from resnet_inspect.report import Comparison, Report
+from resnet_inspect.report import Comparison, Report, SignalReport, TrainingRun
 from resnet_inspect.spec import Spec, load_spec, preset_names
 from resnet_inspect.version import __version__
 
@@ -37,9 +39,11 @@ if _typing.TYPE_CHECKING:
 
     from torch import nn
 
+    from resnet_inspect.experiments.training import Recipe
     from resnet_inspect.render.comparison_table import render_comparison
     from resnet_inspect.render.diagram import render_diagram
     from resnet_inspect.render.html import render_html
+    from resnet_inspect.render.plots import render_signal_plot, render_training_plot
     from resnet_inspect.render.table import render_table
 
 # Functions whose modules import torch, rich or graphviz: loaded on first use.
@@ -48,6 +52,9 @@ _LAZY = {
     "render_diagram": "resnet_inspect.render.diagram",
     "render_html": "resnet_inspect.render.html",
     "render_table": "resnet_inspect.render.table",
+    "render_signal_plot": "resnet_inspect.render.plots",
+    "render_training_plot": "resnet_inspect.render.plots",
+    "Recipe": "resnet_inspect.experiments.training",
 }
 
 Shape = _typing.Union[str, "Sequence[int]"]
@@ -111,6 +118,40 @@ def compare(
     return _compare(targets, _options(options, changes), baseline)
 
 
+def signal(
+    target: str | Spec | nn.Module,
+    inputs: _typing.Any = None,
+    labels: _typing.Any = None,
+    **settings: _typing.Any,
+) -> SignalReport:
+    """How signal and gradient propagate through a spec, preset or nn.Module (a copy is
+    measured) at initialisation: one forward and backward in training mode on `inputs` (a
+    tensor N×C×H×W; default a batch of `batch_size` = 64 N(0, 1) images of `input_shape`, the
+    spec's, drawn from `seed`), cross-entropy on `labels` (default random, from `seed`). Per
+    block the Signal Propagation Plot's figures, per weighted layer the response std (the
+    paper's Figure 7) and the gradient norm, and the first/last gradient-norm ratio. Settings:
+    seed, batch_size, input_shape, device, mode ("train" or "eval"), model_path."""
+    from resnet_inspect.experiments.signal import signal as _signal
+
+    return _signal(target, inputs=inputs, labels=labels, **settings)
+
+
+def train(
+    targets: _typing.Sequence[str | nn.Module],
+    data: str = "digits",
+    run_dir: str | None = None,
+    recipe: Recipe | None = None,
+    **settings: _typing.Any,
+) -> TrainingRun:
+    """Train each network on the same data in the same order by `recipe` (a Recipe: the ResNet
+    paper's CIFAR-10 recipe by default): "digits", "cifar10", "synthetic" or a CIFAR-10 or
+    ImageFolder directory. With `run_dir` everything is kept there, checkpointed each epoch,
+    and `resume=True` continues it. Settings: resume, progress, image_size, download."""
+    from resnet_inspect.experiments.training import train as _train
+
+    return _train(targets, data, run_dir, recipe, **settings)
+
+
 def _options(options: Options | None, changes: dict[str, _typing.Any]) -> Options:
     """`options` with the keyword changes; a keyword that is not a setting is a TypeError."""
     import dataclasses
@@ -128,11 +169,14 @@ __all__ = [
     "LatencyOptions",
     "LayerKind",
     "Options",
+    "Recipe",
     "RenderError",
     "Report",
     "ResnetInspectError",
+    "SignalReport",
     "Spec",
     "SpecError",
+    "TrainingRun",
     "UsageError",
     "__version__",
     "analyze",
@@ -143,8 +187,12 @@ __all__ = [
     "render_comparison",
     "render_diagram",
     "render_html",
+    "render_signal_plot",
     "render_table",
+    "render_training_plot",
+    "signal",
     "summarize",
+    "train",
 ]
 
 

@@ -92,6 +92,10 @@ class DeviceError(ResnetInspectError):
     exit_code = 2
 
 
+class DataError(UsageError):
+    """A data source that cannot be used: missing, truncated or corrupt, named in one line."""
+
+
 class RenderError(ResnetInspectError):
     """A renderer or an output file failed."""
 

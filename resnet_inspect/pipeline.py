@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from resnet_inspect.analyzers.analytic import check_closed_form
 from resnet_inspect.analyzers.flops import analyze_flops, op_attention_macs, op_macs
-from resnet_inspect.analyzers.graph import build_graph, shortcut_branches
+from resnet_inspect.analyzers.graph import build_graph, off_main_path
 from resnet_inspect.analyzers.memory import analyze_memory
 from resnet_inspect.analyzers.plan_pass import StandInError, plan_trace
 from resnet_inspect.analyzers.receptive_field import final_field, propagate
-from resnet_inspect.analyzers.records import Trace
+from resnet_inspect.analyzers.records import WEIGHTED_TYPES, Trace
 from resnet_inspect.analyzers.rows import module_rows
-from resnet_inspect.errors import RenderError, TracedInstead, UsageError
+from resnet_inspect.errors import RenderError, TracedInstead
 from resnet_inspect.experiments.timing import measure_latency
 from resnet_inspect.inputs import check_channels_first, parse_input_shape, resolve_batch
 from resnet_inspect.options import Options
@@ -36,8 +36,6 @@ from resnet_inspect.version import __version__
 
 if TYPE_CHECKING:
     from torch import nn
-
-_WEIGHTED = {"Conv1d", "Conv2d", "Conv3d", "Linear"}
 
 
 # The report sections made from the trace beside the rows and totals: name -> analyzer.
@@ -201,52 +199,6 @@ def analyze(
     return report
 
 
-def load_factory(path: str) -> nn.Module:
-    """`package.module:factory` -> the nn.Module that factory() returns (`factory` may also be
-    a module object). Modules in the current directory are found, as with `python -m`.
-
-    Anything the import or the factory raises, SystemExit and KeyboardInterrupt included, is a
-    UsageError naming the path: the factory is the user's code, not ours."""
-    import importlib
-
-    from torch import nn
-
-    module_name, _, attribute = path.partition(":")
-    if not module_name or not attribute:
-        raise UsageError(
-            f"--model {path!r}: expected package.module:factory, e.g. torchvision.models:resnet50"
-        )
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as err:
-        raise UsageError(f"--model {path!r}: cannot import {module_name}: {err}") from None
-    except BaseException as err:  # noqa: BLE001 - the user's module ran and failed
-        raise UsageError(f"--model {path!r}: importing {module_name} {_failure(err)}") from None
-    factory = getattr(module, attribute, None)
-    if factory is None:
-        raise UsageError(f"--model {path!r}: {module_name} has no {attribute!r}")
-    try:
-        model = factory() if callable(factory) and not isinstance(factory, nn.Module) else factory
-    except BaseException as err:  # noqa: BLE001 - the user's factory ran and failed
-        raise UsageError(f"--model {path!r}: {attribute}() {_failure(err)}") from None
-    if not isinstance(model, nn.Module):
-        raise UsageError(
-            f"--model {path!r}: {attribute} gave a {type(model).__name__}, not a torch.nn.Module"
-        )
-    return model
-
-
-def _failure(err: BaseException) -> str:
-    if isinstance(err, SystemExit):
-        return f"called sys.exit({err.code!r}) instead of returning a model"
-    if isinstance(err, KeyboardInterrupt):
-        return "was interrupted (KeyboardInterrupt)"
-    first = str(err).splitlines()[0][:200] if str(err) else ""
-    return f"failed: {type(err).__name__}" + (f": {first}" if first else "")
-
-
 def _fvcore_section(
     model: nn.Module, input_shape: tuple[int, ...], batch_size: int
 ) -> FlopsSection:
@@ -283,11 +235,7 @@ def report_from_trace(
 ) -> Report:
     """The layer rows, stage rows and totals, and the ANALYZERS' `sections`, of one pass."""
     after = propagate(trace)
-    # Modules on shortcut branches and in block options (an SE gate's 1x1 convs) are off the
-    # main path: the paper's depth leaves them out (SE-ResNet-50 is "50").
-    branches = set(shortcut_branches(trace))
-    branches.update(info.name for info in trace.infos.values() if info.option)
-    rows = module_rows(trace, after, off_main_path=branches)
+    rows = module_rows(trace, after, off_main_path=off_main_path(trace))
     model = trace.infos[""]
     leaves = [row for row in rows if row.is_leaf]
     # every operation counts, also those outside any module (a functional head in forward)
@@ -304,8 +252,8 @@ def report_from_trace(
         macs=macs,
         flops=2 * macs,
         keras_total_params=model.params + model.buffers,
-        weighted_layers=sum(1 for row in leaves if row.type in _WEIGHTED),
-        depth=sum(1 for row in leaves if row.type in _WEIGHTED and row.main_path),
+        weighted_layers=sum(1 for row in leaves if row.type in WEIGHTED_TYPES),
+        depth=sum(1 for row in leaves if row.type in WEIGHTED_TYPES and row.main_path),
         receptive_field=("global" if final.global_from else final.size) if final else None,
         effective_stride=final.stride if final else None,
         local_receptive_field=final.size if final else None,
@@ -366,7 +314,7 @@ def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
     for row in rows:
         if row.depth == 2:
             blocks[row.stage] = blocks.get(row.stage, 0) + 1
-        if row.is_leaf and row.type in _WEIGHTED:
+        if row.is_leaf and row.type in WEIGHTED_TYPES:
             weighted[row.stage] = weighted.get(row.stage, 0) + 1
     result: list[StageRow] = []
 
@@ -397,7 +345,6 @@ def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
 __all__ = [
     "Options",
     "analyze",
-    "load_factory",
     "report_from_trace",
     "summarize",
     "with_graph",

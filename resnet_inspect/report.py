@@ -292,6 +292,135 @@ class Report:
         ]
 
 
+SIGNAL_VERSION = 1
+SIGNAL_CONVENTIONS = {
+    "avg_sq_channel_mean": "the block's output: the mean over channels of the squared channel "
+    "mean (mean over batch and positions); timm's avg_sq_ch_mean",
+    "avg_channel_variance": "the block's output: the mean over channels of the channel variance "
+    "(over batch and positions, unbiased); timm's avg_ch_var",
+    "residual_variance": "the residual branch F(x) just before the add, as avg_channel_variance; "
+    "timm's avg_ch_var_residual; null for a block without an add",
+    "response_std": "the standard deviation over all elements of the layer's response: the "
+    "output of the norm that takes the layer's output (BN), before the activation, or the "
+    "layer's own output where no norm follows (the ResNet paper's Figure 7)",
+    "grad_norm": "the L2 norm of the weight's gradient of a cross-entropy loss (mean over the "
+    "batch) on the labels",
+    "grad_norm_ratio": "grad_norm of the first convolution on the main path over the last's "
+    "(the first and last weighted layer where there are fewer than two convolutions); "
+    "ratio_layers names them; null where not finite",
+    "channels": "dimension 1 of a 2-D or 4-D output, the last of a 3-D one (tokens)",
+}
+
+
+@dataclass(frozen=True)
+class SignalBlock:
+    """One block's Signal Propagation Plot figures (Brock, De & Smith 2021)."""
+
+    name: str
+    type: str
+    avg_sq_channel_mean: float
+    avg_channel_variance: float
+    residual_variance: float | None  # None: no residual add (a plain network's block)
+
+
+@dataclass(frozen=True)
+class SignalLayer:
+    """One weighted layer (convolution or fully connected): Figure 7's response and the
+    gradient's norm."""
+
+    name: str
+    type: str
+    main_path: bool  # False on a shortcut branch or in a block option (an SE gate)
+    response_std: float
+    response_of: str  # the module whose output `response_std` is of (the layer's BN, or itself)
+    grad_norm: float
+
+
+@dataclass(frozen=True, repr=False)
+class SignalReport:
+    """How signal and gradient propagate through one network on one batch: per block, the
+    Signal Propagation Plot's three figures; per weighted layer, the response's standard
+    deviation and the gradient's norm; the ratio of the first layer's gradient norm to the
+    last's. `signal --format json` prints a list of these, one per network."""
+
+    model: str
+    source: str
+    mode: str  # "train": batch statistics, as at the start of training; "eval"
+    input: dict[str, Any]  # shape [N, C, H, W], kind ("normal" or the data's name), seed
+    loss: float
+    blocks: list[SignalBlock]
+    layers: list[SignalLayer]
+    grad_norm_ratio: float | None
+    ratio_layers: list[str]  # [first, last]
+    conventions: dict[str, str] = field(default_factory=lambda: dict(SIGNAL_CONVENTIONS))
+    environment: dict[str, Any] = field(default_factory=dict)
+    signal_version: int = SIGNAL_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __repr__(self) -> str:
+        ratio = f"{self.grad_norm_ratio:.3g}" if self.grad_norm_ratio is not None else "n/a"
+        return (
+            f"<SignalReport {self.model!r}: {len(self.blocks)} blocks, {len(self.layers)} "
+            f"weighted layers, gradient norm first/last {ratio}>"
+        )
+
+
+TRAINING_VERSION = 1
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """One epoch of one network: errors are fractions (0.08 = 8%), over the epoch's training
+    images as the network saw them (augmented, in training mode) and over the whole test set
+    (evaluation mode)."""
+
+    epoch: int  # 1-based
+    train_loss: float
+    train_error: float
+    test_loss: float | None
+    test_error: float | None
+    lr: float  # the learning rate the epoch ran at
+    images_per_s: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TrainedNetwork:
+    """One network of a training run: its curves, how it ended, memory predicted and
+    measured, and Figure 7's responses re-measured on the trained weights."""
+
+    name: str
+    source: str
+    residual: bool  # whether the forward has a residual add
+    params: int
+    epochs: list[EpochRecord]
+    status: str  # "done", "stopped: …" (a NaN loss), "interrupted"
+    memory: dict[str, Any]  # predicted and measured saved-activation and peak bytes
+    trained_signal: SignalReport | None = None
+
+
+@dataclass(frozen=True, repr=False)
+class TrainingRun:
+    """`train`'s result: the data, the recipe every network ran with, and each network."""
+
+    data: str
+    recipe: dict[str, Any]
+    networks: list[TrainedNetwork]
+    environment: dict[str, Any] = field(default_factory=dict)
+    training_version: int = TRAINING_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __repr__(self) -> str:
+        ends = ", ".join(
+            f"{n.name} {100 * n.epochs[-1].train_error:.1f}%" for n in self.networks if n.epochs
+        )
+        return f"<TrainingRun on {self.data}: final training error {ends or 'none yet'}>"
+
+
 @dataclass(frozen=True, repr=False)
 class Comparison:
     """Several Reports side by side, with what differs from the baseline (the first item unless

@@ -141,3 +141,27 @@ class DenseNet121(nn.Module):
 
 def densenet121() -> nn.Module:
     return DenseNet121()
+
+
+class NanAfter(nn.Module):
+    """A small network whose output turns NaN after `after` forwards in training mode: a run
+    that diverges at a known step."""
+
+    def __init__(self, after: int = 20) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4, 10)
+        self.after = after
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            self.calls += 1
+        features = torch.relu(self.bn(self.conv(x))).mean(dim=(2, 3))
+        out = self.fc(features)
+        return out * float("nan") if self.calls > self.after else out
+
+
+def nan_after_20() -> nn.Module:
+    return NanAfter(20)

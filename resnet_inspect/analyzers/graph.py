@@ -10,6 +10,7 @@ residual add, when both operands are computed inside the block, is a branch. No 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from resnet_inspect.analyzers.flops import op_macs
@@ -56,6 +57,50 @@ def shortcut_branches(trace: Trace) -> dict[str, str]:
     return branches
 
 
+@dataclass(frozen=True)
+class ResidualAdd:
+    """One residual add of the forward: the op's index in the trace, the module that runs it
+    (the block), which operand is the residual branch F(x) and which the shortcut."""
+
+    op: int
+    block: str
+    branch: int  # operand index of F(x): 0 for torchvision's `out += identity`
+    shortcut: int
+
+
+def residual_adds(trace: Trace) -> list[ResidualAdd]:
+    """Every add of two activations, as the diagrams draw them: a block's `+`. The branch is
+    the operand computed inside the block when only one is (`x + f(x)`, `f(x) + x`); when both
+    are, the one outside a shortcut branch (`out += self.downsample(x)`: the first)."""
+    branches = shortcut_branches(trace)
+    writer: dict[int, str] = {}  # storage -> module of the op that last wrote it
+    found: list[ResidualAdd] = []
+    for index, op in enumerate(trace.ops):
+        operands = [ref for ref in op.inputs if not ref.is_state]
+        if op.name in _ADDS and len(operands) > 1:
+            inside = [
+                ref.key in writer and _inside(writer[ref.key], op.module) for ref in operands[:2]
+            ]
+            if inside[0] != inside[1]:
+                branch = 0 if inside[0] else 1
+            elif all(inside) and _branch_of(writer[operands[0].key], branches) is not None:
+                branch = 1
+            else:
+                branch = 0
+            found.append(ResidualAdd(index, op.module, branch, 1 - branch))
+        for ref in op.outputs:
+            writer[ref.key] = op.module
+    return found
+
+
+def off_main_path(trace: Trace) -> set[str]:
+    """Modules on shortcut branches and in block options (an SE gate's 1x1 convs): off the
+    main path, which the paper's depth counts (SE-ResNet-50 is "50")."""
+    off = set(shortcut_branches(trace))
+    off.update(info.name for info in trace.infos.values() if info.option)
+    return off
+
+
 def _branch_of(path: str, branches: dict[str, str]) -> str | None:
     for branch, label in branches.items():
         if path == branch or _inside(path, branch):
@@ -76,9 +121,10 @@ def build_graph(trace: Trace) -> GraphSection:
     ]
     edges: list[dict[str, Any]] = []
     branches = shortcut_branches(trace)
+    shortcut_operand = {add.op: add.shortcut for add in residual_adds(trace)}
     writer: dict[int, int] = {trace.input.key: 0}  # storage -> node that last wrote it
     seen_params: set[str] = set()
-    for op in trace.ops:
+    for op_index, op in enumerate(trace.ops):
         info = trace.infos.get(op.module) if op.module in trace.modules else None
         layer = info if info is not None and op.synthetic else None
         node_id = len(nodes)
@@ -105,7 +151,7 @@ def build_graph(trace: Trace) -> GraphSection:
                 continue
             source = nodes[writer[ref.key]]
             shortcut = None
-            if op.name in _ADDS and index >= 1:
+            if shortcut_operand.get(op_index) == index:
                 shortcut = _branch_of(source["module"], branches) or "identity"
             else:
                 shortcut = _branch_of(op.module, branches)

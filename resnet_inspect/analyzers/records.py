@@ -13,6 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+# The weighted layers of the paper's depth ("50" of ResNet-50): convolutions and fully connected.
+WEIGHTED_TYPES = frozenset({"Conv1d", "Conv2d", "Conv3d", "Linear"})
+
 
 @dataclass(frozen=True)
 class TensorRef:

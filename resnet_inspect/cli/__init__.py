@@ -4,7 +4,15 @@ torch is imported lazily inside the commands that need it, so `--help`, `validat
 and `spec` start fast.
 """
 
-from resnet_inspect.cli import compare, draw, latency, specs, summary  # noqa: F401 - commands
+from resnet_inspect.cli import (  # noqa: F401 - commands
+    compare,
+    draw,
+    latency,
+    propagation,
+    specs,
+    summary,
+    train,
+)
 from resnet_inspect.cli.common import DTYPES, FORMATS
 from resnet_inspect.cli.group import cli, main
 

@@ -78,6 +78,29 @@ MODEL_OPTION = click.option(
 )
 
 
+MAX_SEED = 2**63 - 1  # torch's generators take 64-bit seeds
+
+MODELS_OPTION = click.option(
+    "--model",
+    "model_paths",
+    metavar="MODULE:FACTORY",
+    multiple=True,
+    help="Any nn.Module as well as the specs (repeatable): an import path and a function "
+    "that returns it, called with torch seeded by --seed.",
+)
+DATA_HELP = (
+    "digits (scikit-learn's bundled digits, offline), cifar10 (the cache; --download fetches "
+    "it), synthetic, or a directory: CIFAR-10's python batches or an ImageFolder."
+)
+
+
+def set_threads(threads: int | None) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def _import_modules(ctx: click.Context, param: click.Parameter, names: tuple[str, ...]) -> None:
     from resnet_inspect.plan.plugins import import_modules
 
@@ -144,7 +167,9 @@ def make_report(
         raise UsageError("--check compares a spec with its model; it needs a spec")
     if options.from_model:
         raise UsageError("--from-model traces a spec's built model; --model is always traced")
-    return pipeline.analyze(pipeline.load_factory(model_path), options, model_path, progress)
+    from resnet_inspect.model.factory import load_factory
+
+    return pipeline.analyze(load_factory(model_path), options, model_path, progress)
 
 
 @contextlib.contextmanager

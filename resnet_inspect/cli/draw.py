@@ -144,6 +144,13 @@ def diagram(
 @BATCH_OPTION
 @LATENCY_OPTION
 @DEVICE_OPTION
+@click.option(
+    "--signal",
+    "with_signal",
+    is_flag=True,
+    help="Add the Signal Propagation Plot: one batch of 64 N(0, 1) images at initialisation, "
+    "as `resnet-inspect signal` measures it (runs the real network on --device).",
+)
 def report(
     target: str | None,
     model_path: str | None,
@@ -153,6 +160,7 @@ def report(
     batch_size: int | None,
     measure: bool,
     device: str,
+    with_signal: bool,
 ) -> None:
     """Write one self-contained HTML page: the diagram (zoomable), tables, per-stage bar
     charts, memory, receptive field, and latency when measured. Nothing is fetched from the
@@ -170,7 +178,13 @@ def report(
         graph=True,
     )
     result = make_report(target, model_path, options)
-    emit(render_html(result, depth), output)
+    signal = None
+    if with_signal:
+        from resnet_inspect.experiments.signal import signal as signal_of
+
+        shape = tuple(result.input_shape)
+        signal = [signal_of(target, input_shape=shape, device=device, model_path=model_path)]
+    emit(render_html(result, depth, signal), output)
 
 
 @cli.command("table")

@@ -10,7 +10,7 @@ from typing import Any
 
 from resnet_inspect.render import numbers
 from resnet_inspect.render.escape import html_text
-from resnet_inspect.report import Comparison, LatencySection, Report
+from resnet_inspect.report import Comparison, LatencySection, Report, SignalReport
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;
@@ -30,7 +30,7 @@ overflow:hidden;position:relative;background:#fff;cursor:grab}
 border-radius:6px;padding:6px 10px;font-size:.85em;max-width:340px;box-shadow:0 2px 6px #0002}
 #details:empty{display:none}#details table{margin:0}nav.stages button{margin:0 6px 6px 0}
 th.sortable{cursor:pointer}th.sortable:after{content:" ⇅";color:#adb5bd}
-.up{color:#e8590c}.down{color:#2b8a3e}
+.up{color:#e8590c}.down{color:#2b8a3e}.plot svg{width:100%;height:auto;display:block}
 """
 
 # The page's table and muted-text styles, scoped for a fragment inside a notebook.
@@ -572,10 +572,53 @@ def _comparison_page(comparison: Comparison, svg: str | None = None) -> str:
     return _page(f"resnet-inspect: {' vs '.join(labels)}", body)
 
 
-def render_html(item: Report | Comparison, depth: str = "block") -> str:
+def signal_section(reports: list[SignalReport]) -> str:
+    """The Signal Propagation Plot of `signal` (render/plots.py) and its overview table."""
+    from resnet_inspect.render.plots import render_signal_plot
+    from resnet_inspect.render.signal_table import figure
+
+    svg = render_signal_plot(reports, "svg").decode("utf-8")
+    svg = svg[svg.index("<svg") :]
+    rows = [
+        [
+            report.model,
+            str(len(report.blocks)),
+            figure(report.blocks[-1].avg_channel_variance) if report.blocks else "-",
+            figure(report.grad_norm_ratio),
+            " / ".join(report.ratio_layers),
+        ]
+        for report in reports
+    ]
+    return (
+        '<section id="signal"><h2>Signal propagation</h2><p class="muted">At initialisation, '
+        "in training mode: per block the Signal Propagation Plot's figures (Brock, De &amp; "
+        "Smith 2021), per layer the response after BN (the ResNet paper's Figure 7) and the "
+        "gradient norm of a cross-entropy loss on random labels. Dashed: no residual add.</p>"
+        f'<div class="plot">{svg}</div>'
+        + _table(
+            ["Network", "Blocks", "Last block's variance", "Gradient first / last", "Layers"],
+            rows,
+            text_columns=(0, 4),
+        )
+        + "</section>"
+    )
+
+
+def render_signal_page(reports: list[SignalReport]) -> str:
+    """`signal --format html`: the plot and the overview table of every network."""
+    names = " vs ".join(report.model for report in reports)
+    return _page(
+        f"resnet-inspect signal: {names}", f"<h1>{html_text(names)}</h1>" + signal_section(reports)
+    )
+
+
+def render_html(
+    item: Report | Comparison, depth: str = "block", signal: list[SignalReport] | None = None
+) -> str:
     """The self-contained HTML page of a report (what `report` writes: its diagram, small
-    networks layer by layer and others at `depth`, folded) or of a comparison (what
-    `compare --html` writes: the items drawn side by side)."""
+    networks layer by layer and others at `depth`, folded; with `signal`, the Signal
+    Propagation Plot of those measurements) or of a comparison (what `compare --html`
+    writes: the items drawn side by side)."""
     from resnet_inspect.render.diagram import diagram_depth, render_diagram, render_dot, to_dot
 
     if isinstance(item, Comparison):
@@ -584,4 +627,8 @@ def render_html(item: Report | Comparison, depth: str = "block") -> str:
     dot = to_dot(item, drawn, fold=drawn != "layer")
     svg, _ = render_dot(dot, "svg")
     details = node_details(item, dot.node_keys)
-    return _report_page(item, svg.decode("utf-8"), depth, details, dot.stage_ids)
+    page = _report_page(item, svg.decode("utf-8"), depth, details, dot.stage_ids)
+    if signal:
+        at = page.index('<section id="layers">')
+        page = page[:at] + signal_section(signal) + page[at:]
+    return page
