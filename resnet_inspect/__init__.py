@@ -105,14 +105,14 @@ def analyze(
 
 
 def compare(
-    targets: list[str],
+    targets: list[_typing.Any],
     options: Options | None = None,
     baseline: str | None = None,
     **changes: _typing.Any,
 ) -> Comparison:
-    """Two or more specs, spec files or presets side by side, with what differs from the
-    baseline (the first, or the item whose name or target is `baseline`); the settings as for
-    summarize, the same for every item."""
+    """Two or more specs, spec files, presets or nn.Modules (or (name, nn.Module) pairs) side
+    by side, with what differs from the baseline (the first, or the item whose name or target
+    is `baseline`); the settings as for summarize, the same for every item."""
     from resnet_inspect.comparison import compare as _compare
 
     return _compare(targets, _options(options, changes), baseline)

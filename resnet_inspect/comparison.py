@@ -1,34 +1,51 @@
-"""Comparison: two or more specs side by side, and what differs from a baseline.
+"""Comparison: two or more specs or models side by side, and what differs from a baseline.
 
 Module by module (leaf parameters and MACs) and spec key by key (after `extends:` is resolved).
-Each item is summarised by pipeline.summarize; this module only lines the reports up.
+Each spec is summarised by pipeline.summarize, each nn.Module analysed by pipeline.analyze;
+this module only lines the reports up.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from resnet_inspect.errors import UsageError
 from resnet_inspect.options import Options
-from resnet_inspect.pipeline import summarize
+from resnet_inspect.pipeline import analyze, summarize
 from resnet_inspect.report import Comparison, Report
 
 
+def _report(target: Any, options: Options) -> tuple[Report, str]:
+    """An item's Report and the name it answers to as a baseline."""
+    if isinstance(target, tuple):  # (name, nn.Module): --model's import path and its model
+        name, model = target
+        return analyze(model, options, name), name
+    if isinstance(target, str) or not hasattr(target, "forward"):
+        report = summarize(target, options)
+        return report, target if isinstance(target, str) else report.model
+    report = analyze(target, options)
+    return report, report.model
+
+
 def compare(
-    targets: list[str], options: Options | None = None, baseline: str | None = None
+    targets: list[Any], options: Options | None = None, baseline: str | None = None
 ) -> Comparison:
-    """Two or more specs, spec files or presets (networks or single blocks) side by side: each
-    item's Report, made as `options` say (the same input, batch and dtype for every item;
-    `latency` measures each; `graph` keeps each item's data-flow graph for drawing them side by
-    side), and what differs from the baseline (the first, or the item whose name or target is
+    """Two or more specs, spec files or presets (networks or single blocks) or nn.Modules (or
+    (name, nn.Module) pairs) side by side: each item's Report, made as `options` say (the same
+    input, batch and dtype for every item; a module's input defaults to 3x224x224; `latency`
+    measures each; `graph` keeps each item's data-flow graph for drawing them side by side),
+    and what differs from the baseline (the first, or the item whose name or target is
     `baseline`) module by module and spec key by key."""
     if len(targets) < 2:
-        raise UsageError("compare needs two or more specs or presets")
-    items = [summarize(target, options or Options()) for target in targets]
+        raise UsageError("compare needs two or more specs, presets or models")
+    made = [_report(target, options or Options()) for target in targets]
+    items = [report for report, _ in made]
     index = 0
     if baseline is not None:
         names = [item.model for item in items]
         matches = [
             i
-            for i, (item, target) in enumerate(zip(items, targets, strict=True))
+            for i, (item, (_, target)) in enumerate(zip(items, made, strict=True))
             if baseline in (item.model, target)
         ]
         if not matches:

@@ -24,7 +24,7 @@ from resnet_inspect.analyzers.memory import analyze_memory
 from resnet_inspect.analyzers.plan_pass import StandInError, plan_trace
 from resnet_inspect.analyzers.receptive_field import final_field, propagate
 from resnet_inspect.analyzers.records import WEIGHTED_TYPES, Trace
-from resnet_inspect.analyzers.rows import module_rows
+from resnet_inspect.analyzers.rows import OWN_TYPE, module_rows
 from resnet_inspect.errors import RenderError, TracedInstead
 from resnet_inspect.experiments.timing import measure_latency
 from resnet_inspect.inputs import check_channels_first, parse_input_shape, resolve_batch
@@ -302,6 +302,11 @@ def _installed_torch() -> str:
         return "not installed"
 
 
+def _unit(leaves: set[bool]) -> str:
+    """What a stage's children are: blocks (containers), layers (leaves), or modules (both)."""
+    return "module" if len(leaves) > 1 else "layer" if leaves == {True} else "block"
+
+
 def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
     """Stem (leaves before the first stage), each stage, head (leaves after the last stage)."""
     top = [row for row in rows if row.depth == 1]
@@ -310,10 +315,12 @@ def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
         return []
     first, last = containers[0], containers[-1]
     blocks: dict[str, int] = {}
+    kinds: dict[str, set[bool]] = {}
     weighted: dict[str, int] = {}
     for row in rows:
-        if row.depth == 2:
+        if row.depth == 2 and row.type != OWN_TYPE:
             blocks[row.stage] = blocks.get(row.stage, 0) + 1
+            kinds.setdefault(row.stage, set()).add(row.is_leaf)
         if row.is_leaf and row.type in WEIGHTED_TYPES:
             weighted[row.stage] = weighted.get(row.stage, 0) + 1
     result: list[StageRow] = []
@@ -332,6 +339,7 @@ def _stage_rows(rows: list[LayerRow]) -> list[StageRow]:
                     receptive_field=members[-1].receptive_field,
                     effective_stride=members[-1].effective_stride,
                     weighted_layers=sum(weighted.get(m.name, 0) for m in members),
+                    unit=_unit(set().union(*(kinds.get(m.name, set()) for m in members))),
                 )
             )
 

@@ -12,7 +12,7 @@ from resnet_inspect.errors import UsageError
 
 # 2: `graph` is null unless a diagram asks for it. 3: totals.attention_macs, output_shape,
 # local_receptive_field, global_from; totals.receptive_field may be "global".
-REPORT_VERSION = 3
+REPORT_VERSION = 4
 # Element types a report can be made for and latency can run in, with their size in bytes;
 # torch's dtype of the same name is used where torch runs (analyzers.torch_dtype).
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
@@ -67,7 +67,8 @@ class LayerRow:
     activation_bytes: int = 0  # new tensors this module's operations made
     # pixels of the input one output position sees through convolution and pooling windows
     receptive_field: int | None = None
-    effective_stride: int | None = None  # input pixels between neighbouring output positions
+    # input pixels between neighbouring output positions: a fraction (0.5) where a map grew
+    effective_stride: int | float | None = None
     # a global operation upstream (pooling, attention, an SE gate) makes it see the whole input
     global_field: bool = False
     attention_macs: int = 0  # products of two activations (attention), beside `macs`
@@ -85,8 +86,9 @@ class StageRow:
     macs: int
     full_flops: int = 0
     receptive_field: int | None = None
-    effective_stride: int | None = None
+    effective_stride: int | float | None = None
     weighted_layers: int = 0  # convolutions + fully connected layers in the stage
+    unit: str = "block"  # what `blocks` counts: "block" (containers), "layer" or "module"
 
     @property
     def macs_per_layer(self) -> int:
@@ -111,7 +113,7 @@ class Totals:
     # or "global" when a global operation upstream (pooling, attention, an SE gate) makes it
     # see the whole input; `global_from` names the module where it became global.
     receptive_field: int | str | None = None
-    effective_stride: int | None = None
+    effective_stride: int | float | None = None
     local_receptive_field: int | None = None  # through convolution and pooling windows only
     global_from: str | None = None
     conv_weights: int = 0  # convolution weights only: no bias, no BN (the notes' 69,632)
@@ -282,6 +284,49 @@ class Report:
             f"{self.totals.macs:,} MACs, {len(self.layers)} modules>"
         )
 
+    def top(self, n: int = 10, by: str = "macs") -> list[dict[str, Any]]:
+        """The `n` heaviest leaf modules by `by` (one of TOP_MEASURES: "macs", "params",
+        "activations" — the bytes a module's operations allocate — or "latency", the measured
+        per-module breakdown), each with its share of the whole: JSON-native dicts with
+        `rank`, `name`, `type`, `value`, `share`, `output_shape`, `params`, `macs`,
+        `activation_bytes` (for latency, of the top-level module; `None` for "other", the
+        work between modules)."""
+        if by not in TOP_MEASURES:
+            raise ValueError(f"by must be one of {', '.join(TOP_MEASURES)}, not {by!r}")
+        if by == "latency":
+            if self.latency is None or not self.latency.breakdown:
+                raise UsageError(
+                    "--by latency needs a measured per-module breakdown (summary --latency)"
+                )
+            parts = {str(part["name"]): float(part["ms"]) for part in self.latency.breakdown}
+            whole = parts.pop("whole model", None)
+            rows = {row.name: row for row in self.layers}
+            entries = [(value, name, rows.get(name)) for name, value in parts.items()]
+            total = whole if whole is not None else sum(value for value, _, _ in entries)
+        else:
+            field_name = {"macs": "macs", "params": "params", "activations": "activation_bytes"}[by]
+            leaves = [row for row in self.layers if row.is_leaf]
+            entries = [(getattr(row, field_name), row.name, row) for row in leaves]
+            total = sum(value for value, _, _ in entries)
+        ranked = sorted((entry for entry in entries if entry[0]), key=lambda entry: -entry[0])[
+            : max(0, n)
+        ]
+        return [
+            {
+                "rank": rank,
+                "name": name,
+                "type": row.type if row is not None else None,
+                "by": by,
+                "value": value,
+                "share": value / total if total else 0.0,
+                "output_shape": row.output_shape if row is not None else None,
+                "params": row.params if row is not None else None,
+                "macs": row.macs if row is not None else None,
+                "activation_bytes": row.activation_bytes if row is not None else None,
+            }
+            for rank, (value, name, row) in enumerate(ranked, 1)
+        ]
+
     def layers_at(self, depth: str) -> list[LayerRow]:
         """Rows for a summary level: 'stage' (model children), 'block', or 'layer' (leaves)."""
         if depth == "layer":
@@ -290,6 +335,11 @@ class Report:
         return [
             row for row in self.layers if row.depth == limit or (row.is_leaf and row.depth < limit)
         ]
+
+
+# What summary --top ranks by: a leaf's multiply-adds, parameters, the bytes its operations
+# allocate, or a top-level module's measured time.
+TOP_MEASURES = ("macs", "params", "activations", "latency")
 
 
 SIGNAL_VERSION = 1

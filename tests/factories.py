@@ -165,3 +165,121 @@ class NanAfter(nn.Module):
 
 def nan_after_20() -> nn.Module:
     return NanAfter(20)
+
+
+# Hand-written models that are not ResNets, for the drawings and the rows (tests/render/
+# test_any_model_drawings.py): each is a pattern public models use.
+
+
+class ViTBlock(nn.Module):
+    """timm's Block: x + attn(norm1(x)), then x + mlp(norm2(x)), both adds inside the block."""
+
+    def __init__(self, dim: int = 32, heads: int = 4) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.norm1(x)
+        x = x + self.attn(y, y, y, need_weights=False)[0]
+        return x + self.mlp(self.norm2(x))
+
+
+class ViT(nn.Module):
+    """Patches, a class token and position embedding of the model's own, three blocks."""
+
+    def __init__(self, dim: int = 32) -> None:
+        super().__init__()
+        self.patch_embed = nn.Conv2d(3, dim, 8, 8)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embed = nn.Parameter(torch.zeros(1, 17, dim))
+        self.blocks = nn.Sequential(*(ViTBlock(dim) for _ in range(3)))
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.patch_embed(x).flatten(2).transpose(1, 2)
+        tokens = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), tokens], 1)
+        tokens = self.blocks(tokens + self.pos_embed)
+        return self.head(self.norm(tokens)[:, 0])
+
+
+def _double_conv(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
+
+
+class UNet(nn.Module):
+    """Three levels; one max-pool module called at both levels down; up by transposed convs
+    and by a bilinear Upsample module; the skips concatenated."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.enc1 = _double_conv(3, 8)
+        self.enc2 = _double_conv(8, 16)
+        self.bottom = _double_conv(16, 32)
+        self.pool = nn.MaxPool2d(2)
+        self.up2 = nn.ConvTranspose2d(32, 16, 2, 2)
+        self.dec2 = _double_conv(32, 16)
+        self.up1 = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+        self.dec1 = _double_conv(24, 8)
+        self.out = nn.Conv2d(8, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.enc1(x)
+        b = self.enc2(self.pool(a))
+        c = self.bottom(self.pool(b))
+        d = self.dec2(torch.cat([self.up2(c), b], 1))
+        return self.out(self.dec1(torch.cat([self.up1(d), a], 1)))
+
+
+class Inception(nn.Module):
+    """Four parallel branches from one input, concatenated (none is a skip)."""
+
+    def __init__(self, cin: int = 16) -> None:
+        super().__init__()
+        self.branch1 = nn.Conv2d(cin, 8, 1)
+        self.branch3 = nn.Sequential(nn.Conv2d(cin, 8, 1), nn.Conv2d(8, 8, 3, padding=1))
+        self.branch5 = nn.Sequential(nn.Conv2d(cin, 4, 1), nn.Conv2d(4, 4, 5, padding=2))
+        self.branch_pool = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(cin, 4, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat(
+            [self.branch1(x), self.branch3(x), self.branch5(x), self.branch_pool(x)], 1
+        )
+
+
+class SEGate(nn.Module):
+    """A conv, then its channels scaled by a squeeze-and-excitation gate."""
+
+    def __init__(self, channels: int = 16) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1)
+        self.fc1 = nn.Conv2d(channels, channels // 4, 1)
+        self.fc2 = nn.Conv2d(channels // 4, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.conv(x)
+        gate = torch.sigmoid(self.fc2(torch.relu(self.fc1(out.mean((2, 3), keepdim=True)))))
+        return out * gate
+
+
+class SharedModule(nn.Module):
+    """One conv module used on two paths (called twice), the paths added."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, padding=1)
+        self.shared = nn.Conv2d(8, 8, 3, padding=1)
+        self.side = nn.Conv2d(8, 8, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        return self.shared(x) + self.shared(self.side(x))
+
+
+def small_densenet() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), DenseBlock(3, 16))

@@ -4,6 +4,9 @@
   a weight operand (linear layers however they are called: nn.Linear, F.linear, the
   projections inside F.multi_head_attention_forward, an einsum with a weight): the ResNet
   paper's "FLOPs" and torchvision's `_ops`. `flops` = 2 x macs.
+* Recurrent layers (LSTM, GRU, RNN) count every element of their weight matrices (input,
+  hidden and projection) once per time step of every sequence: their products with the hidden
+  state are the layer's work. fvcore has no handler for them (`full` lists them uncounted).
 * `attention_macs`: multiply-adds of matrix products of two activations (q·kᵀ and the
   attention-weighted sum of values, scaled_dot_product_attention), a figure of their own
   beside `macs`.
@@ -168,10 +171,26 @@ def has_weight(op: OpCall) -> bool:
     return any(ref.is_state for ref in refs)
 
 
+# A recurrent layer's operation (analyzers/trace/shape_forwards.py records it whole).
+RECURRENT = frozenset({"aten::lstm", "aten::gru", "aten::rnn_tanh", "aten::rnn_relu"})
+
+
+def _recurrent(op: OpCall) -> int:
+    """Time steps × sequences × the elements of the weight matrices (biases left out)."""
+    x = op.inputs[0].shape
+    steps = _numel(x) // x[-1] if x and x[-1] else 0
+    return steps * sum(
+        _numel(ref.shape) for ref in op.inputs[1:] if ref.is_state and len(ref.shape) == 2
+    )
+
+
 def op_macs(op: OpCall) -> int:
-    """Multiply-adds of weights: convolutions and products with a weight operand."""
+    """Multiply-adds of weights: convolutions, products with a weight operand, recurrent
+    layers."""
     if op.name == "aten::convolution":
         return _conv(op)
+    if op.name in RECURRENT:
+        return _recurrent(op)
     formula = PRODUCTS.get(op.name)
     return formula(op) if formula is not None and has_weight(op) else 0
 

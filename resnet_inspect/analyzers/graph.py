@@ -10,11 +10,12 @@ residual add, when both operands are computed inside the block, is a branch. No 
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Any
 
 from resnet_inspect.analyzers.flops import op_macs
-from resnet_inspect.analyzers.records import Trace
+from resnet_inspect.analyzers.records import TensorRef, Trace
 from resnet_inspect.plan.shortcuts import SHORTCUTS
 from resnet_inspect.report import GraphSection
 
@@ -37,6 +38,7 @@ def shortcut_branches(trace: Trace) -> dict[str, str]:
         operands = [ref for ref in op.inputs if not ref.is_state]
         if (
             op.name in _ADDS
+            and op.module  # a block's add: not two paths of the model merged at its top
             and len(operands) > 1
             and operands[0].key in writer
             and operands[1].key in writer
@@ -49,9 +51,13 @@ def shortcut_branches(trace: Trace) -> dict[str, str]:
             if _inside(source, op.module) and not any(
                 _inside(source, branch) or source == branch for branch in branches
             ):
-                # the block's child that holds the source
-                branch = trace.enclosing(source)[len(trace.enclosing(op.module))]
-                branches[branch] = "projection"
+                # the block's child that holds the source, unless it also made the other
+                # operand (one module on both paths)
+                depth = len(trace.enclosing(op.module))
+                branch = trace.enclosing(source)[depth]
+                main = writer[operands[0].key]
+                if not (main == branch or _inside(main, branch)):
+                    branches[branch] = "projection"
         for ref in op.outputs:
             writer[ref.key] = op.module
     return branches
@@ -68,12 +74,64 @@ class ResidualAdd:
     shortcut: int
 
 
+def _made_before(producer: dict[int, list[int]], key: int, before: int) -> int | None:
+    """The index of the last operation before `before` that wrote the storage `key` (an
+    in-place operation writes what it reads: its input came from the writer before it)."""
+    writes = producer.get(key)
+    if not writes:
+        return None
+    at = bisect.bisect_left(writes, before)
+    return writes[at - 1] if at else None
+
+
+def _derives(trace: Trace, producer: dict[int, list[int]], later: int, earlier: int) -> bool:
+    """Whether the tensor `later` was computed from the tensor `earlier` (walking the data
+    flow back from `later`'s operation, no further than where `earlier` was made)."""
+    end = len(trace.ops)
+    start = _made_before(producer, later, end)
+    if start is None:
+        return False
+    floor = _made_before(producer, earlier, end)
+    floor = -1 if floor is None else floor
+    pending, seen = [start], {start}
+    while pending:
+        index = pending.pop()
+        for ref in trace.ops[index].inputs:
+            if ref.is_state:
+                continue
+            if ref.key == earlier:
+                return True
+            made = _made_before(producer, ref.key, index)
+            if made is not None and made > floor and made not in seen:
+                seen.add(made)
+                pending.append(made)
+    return False
+
+
+def bypassing_operand(
+    trace: Trace, producer: dict[int, list[int]], operands: list[TensorRef]
+) -> int | None:
+    """Of two operands, the one the other was computed from (the skip: `x + f(x)`,
+    `cat([up(c), b])` where up(c) came from b); None when neither was."""
+    first, second = operands[0].key, operands[1].key
+    if first == second:
+        return None
+    if _derives(trace, producer, second, first):
+        return 0
+    if _derives(trace, producer, first, second):
+        return 1
+    return None
+
+
 def residual_adds(trace: Trace) -> list[ResidualAdd]:
-    """Every add of two activations, as the diagrams draw them: a block's `+`. The branch is
-    the operand computed inside the block when only one is (`x + f(x)`, `f(x) + x`); when both
-    are, the one outside a shortcut branch (`out += self.downsample(x)`: the first)."""
+    """Every residual add of two activations, as the diagrams draw them: a block's `+`. The
+    shortcut is the operand the other was computed from (`x + f(x)`, a transformer's second
+    `x + mlp(norm(x))` inside its block); where neither was, the branch is the operand
+    computed inside the block when only one is, and when both are, the one outside a shortcut
+    branch (`out += self.downsample(x)`: the first)."""
     branches = shortcut_branches(trace)
     writer: dict[int, str] = {}  # storage -> module of the op that last wrote it
+    producer: dict[int, list[int]] = {}  # storage -> the ops that wrote it, in order
     found: list[ResidualAdd] = []
     for index, op in enumerate(trace.ops):
         operands = [ref for ref in op.inputs if not ref.is_state]
@@ -81,15 +139,22 @@ def residual_adds(trace: Trace) -> list[ResidualAdd]:
             inside = [
                 ref.key in writer and _inside(writer[ref.key], op.module) for ref in operands[:2]
             ]
-            if inside[0] != inside[1]:
+            skip = bypassing_operand(trace, producer, operands[:2])
+            branch: int | None = None
+            if skip is not None:
+                branch = 1 - skip
+            elif inside[0] != inside[1]:
                 branch = 0 if inside[0] else 1
             elif all(inside) and _branch_of(writer[operands[0].key], branches) is not None:
                 branch = 1
-            else:
+            elif all(inside) and _branch_of(writer[operands[1].key], branches) is not None:
                 branch = 0
-            found.append(ResidualAdd(index, op.module, branch, 1 - branch))
+            # else two paths merged (parallel branches, one module on both): not residual
+            if branch is not None:
+                found.append(ResidualAdd(index, op.module, branch, 1 - branch))
         for ref in op.outputs:
             writer[ref.key] = op.module
+            producer.setdefault(ref.key, []).append(index)
     return found
 
 
@@ -108,8 +173,54 @@ def _branch_of(path: str, branches: dict[str, str]) -> str | None:
     return None
 
 
+_CATS = {"aten::cat", "aten::concat", "aten::concatenate"}
+
+
+def _concat_skips(
+    trace: Trace, producer: dict[int, list[int]], operands: list[TensorRef]
+) -> set[int]:
+    """The operands of a concatenation that bypass: the newest operand was computed from them
+    (a UNet's encoder map beside the upsampled decoder map, DenseNet's earlier features);
+    parallel branches (Inception) computed from none of each other are not skips."""
+    if len(operands) < 2:
+        return set()
+    newest = max(range(len(operands)), key=lambda i: producer.get(operands[i].key, [-1])[-1])
+    return {
+        index
+        for index, ref in enumerate(operands)
+        if index != newest
+        and ref.key != operands[newest].key
+        and _derives(trace, producer, operands[newest].key, ref.key)
+    }
+
+
+def _call_numbers(trace: Trace) -> dict[str, list[tuple[int, int]]]:
+    """Module -> the (start, end) op ranges of its calls, in order, for modules called more
+    than once (a pool used at three levels of a UNet)."""
+    return {
+        name: sorted(call.spans)
+        for name, call in trace.modules.items()
+        if call.calls > 1 and len(call.spans) > 1
+    }
+
+
+def _call_of(spans: list[tuple[int, int]], index: int) -> int:
+    for number, (start, end) in enumerate(spans, 1):
+        if start <= index < end:
+            return number
+    return 0
+
+
 def build_graph(trace: Trace) -> GraphSection:
-    """{"nodes": [...], "edges": [...]} of JSON-native values (see the README's report schema)."""
+    """{"nodes": [...], "edges": [...]} of JSON-native values (see the README's report schema).
+
+    A node per call of a leaf module (its operations merged: a module called three times is
+    three nodes, each with `call` [k, n]), named by its module path and type; a node per
+    operation no leaf module owns (the residual add, a functional interpolate). `calls` maps
+    every enclosing module called more than once to [k, n]. An edge per activation between
+    them; `shortcut` marks a residual add's skip operand and everything on a shortcut branch
+    ("identity", "projection", ...), and a concatenation's operand that the others were
+    computed from ("concat": a UNet's or DenseNet's skip)."""
     nodes: list[dict[str, Any]] = [
         {
             "id": 0,
@@ -122,49 +233,95 @@ def build_graph(trace: Trace) -> GraphSection:
     edges: list[dict[str, Any]] = []
     branches = shortcut_branches(trace)
     shortcut_operand = {add.op: add.shortcut for add in residual_adds(trace)}
+    repeated = _call_numbers(trace)
+    # modules none of whose children ran: one node per call (a MultiheadAttention whose
+    # forward reads its out_proj's weight itself is one node, as a Conv2d is)
+    parents = {trace.infos[name].parent for name in trace.modules if name in trace.infos}
+    leaves = {name for name in trace.modules if name not in parents}
     writer: dict[int, int] = {trace.input.key: 0}  # storage -> node that last wrote it
+    producer: dict[int, list[int]] = {}  # storage -> the ops that wrote it, in order
     seen_params: set[str] = set()
+    current: tuple[str, int] | None = None  # the leaf call the last node drew
+    linked: set[tuple[int, int]] = set()
     for op_index, op in enumerate(trace.ops):
         info = trace.infos.get(op.module) if op.module in trace.modules else None
-        layer = info if info is not None and op.synthetic else None
-        node_id = len(nodes)
-        params = 0
-        if layer is not None and op.module not in seen_params:
-            seen_params.add(op.module)
-            params = layer.own_params
-        node = {
-            "id": node_id,
-            "kind": "layer" if layer is not None else "op",
-            "module": op.module,
-            "type": layer.type if layer is not None else op.name.removeprefix("aten::"),
-            "kernel": list(op.kernel) if op.kernel and op.name != "aten::constant_pad_nd" else None,
-            "stride": list(op.stride) if op.stride else None,
-            "groups": layer.groups if layer is not None and layer.is_conv2d else None,
-            "params": params,
-            "macs": op_macs(op),
-            "output_shape": list(op.outputs[0].shape[1:]) if op.outputs else [],
+        layer = info if info is not None and (op.synthetic or op.module in leaves) else None
+        calls = {
+            module: [_call_of(repeated[module], op_index), len(repeated[module])]
+            for module in trace.enclosing(op.module)
+            if module in repeated
         }
-        nodes.append(node)
+        call_number = calls.get(op.module, [1, 1])[0] if layer is not None else 0
         operands = [ref for ref in op.inputs if not ref.is_state]
+        if (
+            layer is not None
+            and current == (op.module, call_number)
+            and nodes[-1]["kind"] == "layer"
+        ):
+            # the same call of a leaf module: one node
+            node = nodes[-1]
+            node["macs"] += op_macs(op)
+            if op.outputs:
+                node["output_shape"] = list(op.outputs[0].shape[1:])
+            node_id = node["id"]
+        else:
+            node_id = len(nodes)
+            params = 0
+            if layer is not None and op.module not in seen_params:
+                seen_params.add(op.module)
+                params = layer.own_params
+            node = {
+                "id": node_id,
+                "kind": "layer" if layer is not None else "op",
+                "module": op.module,
+                "type": layer.type if layer is not None else op.name.removeprefix("aten::"),
+                "kernel": (
+                    list(op.kernel) if op.kernel and op.name != "aten::constant_pad_nd" else None
+                ),
+                "stride": list(op.stride) if op.stride else None,
+                "groups": layer.groups if layer is not None and layer.is_conv2d else None,
+                "params": params,
+                "macs": op_macs(op),
+                "output_shape": list(op.outputs[0].shape[1:]) if op.outputs else [],
+            }
+            if calls:
+                node["calls"] = calls
+            if layer is not None and op.module in calls:
+                node["call"] = calls[op.module]
+            nodes.append(node)
+        current = (op.module, call_number) if layer is not None else None
+        skips = _concat_skips(trace, producer, operands) if op.name in _CATS else set()
         for index, ref in enumerate(operands):
-            if ref.key not in writer:
+            if ref.key not in writer or writer[ref.key] == node_id:
                 continue
+            if (writer[ref.key], node_id) in linked:
+                continue  # a leaf call whose operations read the same tensor
+            linked.add((writer[ref.key], node_id))
             source = nodes[writer[ref.key]]
             shortcut = None
             if shortcut_operand.get(op_index) == index:
                 shortcut = _branch_of(source["module"], branches) or "identity"
+            elif index in skips:
+                shortcut = "concat"
             else:
                 shortcut = _branch_of(op.module, branches)
             edges.append(
                 {
                     "source": source["id"],
                     "target": node_id,
-                    "shape": list(ref.shape[1:]),
+                    # what a module call takes is what its source made (its operations may
+                    # read a view of it)
+                    "shape": (
+                        source["output_shape"]
+                        if layer is not None and not op.synthetic and source["output_shape"]
+                        else list(ref.shape[1:])
+                    ),
                     "shortcut": shortcut,
                 }
             )
         for ref in op.outputs:
             writer[ref.key] = node_id
+            producer.setdefault(ref.key, []).append(op_index)
     output_id = len(nodes)
     nodes.append(
         {

@@ -144,10 +144,12 @@ class _Run:
         if call is None:
             call = self.calls[name] = ModuleCall(name, first_op=len(self.ops))
         self.stack.append(name)
+        start = len(self.ops)
         out = forward(x)
         self.stack.pop()
         if not isinstance(out, _Tensor):
             raise StandInError(f"{name} returned a {type(out).__name__}, not a tensor")
+        call.spans.append((start, len(self.ops)))
         call.calls += 1
         if call.calls == 1:
             call.first_end = len(self.ops)

@@ -40,6 +40,7 @@ class OpCall:
     kernel: tuple[int, ...] | None = None
     stride: tuple[int, ...] | None = None
     dilation: tuple[int, ...] = (1, 1)
+    padding: tuple[int, ...] = (0, 0)  # a window's zero padding before the first position
     weight_shape: tuple[int, ...] | None = None
     affine: bool = False
     synthetic: bool = False  # recorded from a layer's hyper-parameters, not from dispatch
@@ -47,6 +48,7 @@ class OpCall:
     training: bool = False  # a batch norm that uses the batch's statistics
     equation: str | None = None  # an einsum's equation
     global_reduce: bool = False  # a reduction over every spatial position (mean over H, W)
+    align_corners: bool = False  # an interpolation's corner alignment
 
 
 @dataclass
@@ -59,6 +61,8 @@ class ModuleCall:
     output_key: int | None = None  # storage of the first call's output
     first_op: int = 0  # ops[first_op:first_end] ran inside the module's first call
     first_end: int = 0
+    # ops[start:end] of every call, in order (a module called three times has three)
+    spans: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

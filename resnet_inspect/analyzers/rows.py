@@ -4,7 +4,6 @@ receptive field. Containers (stages, blocks) sum the operations that ran inside 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
 
 from resnet_inspect.analyzers.flops import op_attention_macs, op_full_flops, op_macs
 from resnet_inspect.analyzers.memory import allocations
@@ -48,6 +47,7 @@ def module_rows(
     full: dict[str, int] = defaultdict(int)
     activation: dict[str, int] = defaultdict(int)
     made = allocations(trace)
+    direct: dict[str, tuple[int, int]] = defaultdict(lambda: (0, 0))  # ops a module ran itself
     prefixes: dict[str, list[str]] = {}  # module -> the containers it is in, and itself
 
     def enclosing(name: str) -> list[str]:
@@ -62,6 +62,7 @@ def module_rows(
         )
         op_mac, op_attention = op_macs(op), op_attention_macs(op)
         op_full = counted[1] if counted else 0
+        direct[op.module] = (direct[op.module][0] + op_mac, direct[op.module][1] + op_full)
         for prefix in enclosing(op.module):
             macs[prefix] += op_mac
             attention[prefix] += op_attention
@@ -96,9 +97,89 @@ def module_rows(
                 main_path=off_main_path.isdisjoint(enclosing(name)),
             )
         )
-    # a container the forward never called shows its last descendant's output
-    for index, row in enumerate(rows):
-        if row.calls == 0:
-            last = next(r for r in reversed(rows) if r.name.startswith(row.name + "."))
-            rows[index] = replace(row, output_shape=last.output_shape)
-    return rows
+    return _with_own_parameters(rows, trace, direct)
+
+
+OWN_PARAMETERS = "(own parameters)"  # the row of the parameters a container holds itself
+OWN_TYPE = "Parameter"
+
+
+def own_row_name(container: str) -> str:
+    return f"{container} {OWN_PARAMETERS}" if container else OWN_PARAMETERS
+
+
+def _with_own_parameters(
+    rows: list[LayerRow], trace: Trace, direct: dict[str, tuple[int, int]]
+) -> list[LayerRow]:
+    """A row for the parameters a container holds directly (a ViT's class token and position
+    embedding, a layer scale), right after the container's own row, with the multiply-adds of
+    the operations the container runs itself (a MultiheadAttention's projections), so that the
+    leaf rows sum to the model's parameters."""
+    children: dict[str, list[ModuleInfo]] = defaultdict(list)
+    for info in trace.infos.values():
+        if info.parent is not None:
+            children[info.parent].append(info)
+    result: list[LayerRow] = []
+
+    def own(info: ModuleInfo, depth: int, stage: str, main_path: bool) -> LayerRow:
+        trainable = info.trainable_params - sum(c.trainable_params for c in children[info.name])
+        name = own_row_name(info.name)
+        return LayerRow(
+            name=name,
+            type=OWN_TYPE,
+            depth=depth,
+            stage=stage or name,
+            is_leaf=True,
+            output_shape=[],
+            params=info.own_params,
+            trainable_params=max(0, min(trainable, info.own_params)),
+            macs=direct[info.name][0] if info.name in direct else 0,
+            full_flops=direct[info.name][1] if info.name in direct else 0,
+            calls=0,
+            main_path=main_path,
+        )
+
+    listed = {row.name for row in rows}
+
+    def unused(parent: str, depth: int, stage: str, main_path: bool) -> None:
+        """Modules holding parameters that never ran themselves (a MultiheadAttention's
+        out_proj, whose weight its parent's forward reads; a head left unused)."""
+        for child in children[parent]:
+            if child.name in listed or not child.params:
+                continue
+            listed.add(child.name)
+            result.append(
+                LayerRow(
+                    name=child.name,
+                    type=child.type,
+                    depth=depth,
+                    stage=stage or child.name,
+                    is_leaf=child.is_leaf,
+                    output_shape=[],
+                    params=child.params,
+                    trainable_params=child.trainable_params,
+                    macs=0,
+                    kernel=child.kernel,
+                    stride=child.stride,
+                    groups=child.groups,
+                    calls=0,
+                    main_path=main_path,
+                )
+            )
+            if not child.is_leaf:
+                if child.own_params:
+                    result.append(own(child, depth + 1, stage or child.name, main_path))
+                unused(child.name, depth + 1, stage or child.name, main_path)
+
+    root = trace.infos.get("")
+    if root is not None and root.own_params:
+        result.append(own(root, 1, "", True))
+    for row in rows:
+        result.append(row)
+        held = trace.infos.get(row.name)
+        if held is not None and not held.is_leaf:
+            if held.own_params:
+                result.append(own(held, row.depth + 1, row.stage, row.main_path))
+            unused(held.name, row.depth + 1, row.stage, row.main_path)
+    unused("", 1, "", True)
+    return result

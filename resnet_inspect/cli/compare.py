@@ -11,6 +11,7 @@ from resnet_inspect.cli.common import (
     FORMATS,
     IMPORT_OPTION,
     LATENCY_OPTION,
+    MODELS_OPTION,
     OUTPUT_OPTION,
     check_output,
     diagram_format,
@@ -27,7 +28,8 @@ from resnet_inspect.render.diagram import STYLES as DIAGRAM_STYLES
 
 @cli.command()
 @IMPORT_OPTION
-@click.argument("targets", nargs=-1, required=True)
+@click.argument("targets", nargs=-1)
+@MODELS_OPTION
 @click.option(
     "--input",
     "input_text",
@@ -84,6 +86,7 @@ from resnet_inspect.render.diagram import STYLES as DIAGRAM_STYLES
 @OUTPUT_OPTION
 def compare(
     targets: tuple[str, ...],
+    model_paths: tuple[str, ...],
     input_text: str | None,
     batch_size: int | None,
     dtype: str,
@@ -103,12 +106,15 @@ def compare(
     TARGETS are two or more spec files or presets, networks or blocks: `resnet-inspect compare
     bottleneck plain` puts the ResNet notes' bottleneck (69,632 conv weights) beside two 3x3
     convs of 256 (1,179,648): 16.9x. `compare plain34 resnet34` itemises what the shortcuts add.
+    `--model MODULE:FACTORY` (repeatable) puts any nn.Module beside them, after the TARGETS:
+    `compare resnet50 --model torchvision.models:resnet50` (its input: --input, else
+    3x224x224).
     """
     from resnet_inspect.comparison import compare as compare_targets
     from resnet_inspect.inputs import resolve_batch
 
-    if len(targets) < 2:
-        raise UsageError("compare needs two or more specs or presets")
+    if len(targets) + len(model_paths) < 2:
+        raise UsageError("compare needs two or more specs, presets or --model items")
     if diagram_path:
         diagram_format(diagram_path, None)
     check_output(output, diagram_path, html_path)
@@ -120,7 +126,12 @@ def compare(
         latency=measure_options(measure, device, batch, dtype),
         graph=bool(diagram_path or html_path),
     )
-    comparison = compare_targets(list(targets), options, baseline)
+    items: list[object] = list(targets)
+    if model_paths:
+        from resnet_inspect.model.factory import load_factory
+
+        items += [(path, load_factory(path)) for path in model_paths]
+    comparison = compare_targets(items, options, baseline)
     if diagram_path:
         from resnet_inspect.render.diagram import render_diagram
 

@@ -25,7 +25,9 @@ from resnet_inspect.cli.common import (
     print_fitted,
 )
 from resnet_inspect.cli.group import cli
+from resnet_inspect.errors import UsageError
 from resnet_inspect.options import Options
+from resnet_inspect.report import TOP_MEASURES
 
 
 @cli.command()
@@ -78,6 +80,21 @@ from resnet_inspect.options import Options
     "spec's planned layers through the blocks' forward code without torch (slower; the "
     "same numbers, which a test holds every preset to).",
 )
+@click.option(
+    "--top",
+    type=click.IntRange(1, 1_000_000),
+    metavar="N",
+    help="Only the N heaviest layers (leaf modules), ranked by --by, with their share of the "
+    "total: where the cost is, without scrolling the whole table.",
+)
+@click.option(
+    "--by",
+    type=click.Choice(TOP_MEASURES),
+    default="macs",
+    show_default=True,
+    help="What --top ranks by: multiply-adds, parameters, activations (bytes a layer's "
+    "operations allocate) or latency (measures each top-level module on --device).",
+)
 @LATENCY_OPTION
 @DEVICE_OPTION
 @click.option(
@@ -102,6 +119,8 @@ def summary(
     check: bool,
     use_fvcore: bool,
     from_model: bool,
+    top: int | None,
+    by: str,
     measure: bool,
     device: str,
     output_format: str,
@@ -123,7 +142,16 @@ def summary(
     one_target(target, model_path)
     chosen = parse_columns(columns)
     check_output(output)
+    if top is not None and output_format == "csv":
+        raise UsageError("--top writes a table, json or markdown; csv lists every module")
     batch = resolve_batch(input_dims(input_text)[1], batch_size)
+    latency = measure_options(
+        measure or (top is not None and by == "latency"), device, batch, dtype
+    )
+    if latency is not None and top is not None and by == "latency":
+        import dataclasses
+
+        latency = dataclasses.replace(latency, breakdown=True)
     options = Options(
         input_shape=input_text,
         batch_size=batch,
@@ -131,10 +159,12 @@ def summary(
         check=check,
         fvcore=use_fvcore,
         from_model=from_model,
-        latency=measure_options(measure, device, batch, dtype),
+        latency=latency,
     )
     report = make_report(target, model_path, options)
-    if output_format == "table" and not output:
+    if top is not None:
+        _print_top(report, top, by, output_format, output)
+    elif output_format == "table" and not output:
         from resnet_inspect.render import render_table
 
         print_fitted(lambda width: render_table(report, depth, convention, chosen, width))
@@ -152,3 +182,16 @@ def summary(
         raise AnalysisError(
             "the spec's arithmetic and the model's layer-by-layer count disagree (see the table)"
         )
+
+
+def _print_top(report: object, top: int, by: str, output_format: str, output: str | None) -> None:
+    from resnet_inspect.render.top_table import TOP_RENDERERS, render_top_table
+
+    if output_format == "table" and not output:
+        print_fitted(lambda width: render_top_table(report, top, by))  # type: ignore[arg-type]
+    elif output_format == "table":
+        from resnet_inspect.render import render_text
+
+        emit(render_text(render_top_table(report, top, by)), output)  # type: ignore[arg-type]
+    else:
+        emit(TOP_RENDERERS[output_format](report, top, by), output)  # type: ignore[arg-type]

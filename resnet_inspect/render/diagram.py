@@ -47,11 +47,22 @@ def _ops(value: int) -> str:
     return numbers.si(value, "MACs") if value else ""
 
 
-def _layer_label(node: dict[str, Any]) -> str:
-    name = node["module"].rsplit(".", 1)[-1] if node["module"] else node["type"]
+def _call(number: list[int] | None) -> str:
+    return f" (call {number[0]} of {number[1]})" if number else ""
+
+
+def _layer_label(node: dict[str, Any], within: str = "") -> str:
+    """A node of the drawing by layers: its module path (from the block or stage drawn around
+    it, `within`), its type and figures; an operation no module owns by its torch name."""
+    module = node["module"]
+    name = module[len(within) + 1 :] if within and module.startswith(within + ".") else module
     if node["kind"] in ("input", "output"):
         return f"{node['kind']}\n{_shape(node['output_shape'])}"
-    head = node["type"] if node["kind"] == "op" else f"{name} · {node['type']}"
+    head = (
+        node["type"]
+        if node["kind"] == "op"
+        else f"{name or node['type']}{_call(node.get('call'))} · {node['type']}"
+    )
     detail = numbers.kernel(node.get("kernel"), node.get("stride"), node.get("groups"))
     lines = [head + (f" {detail}" if detail else "")]
     if node["kind"] == "layer" and node["type"].startswith("Conv"):
@@ -101,6 +112,7 @@ def _block_shortcuts(graph: GraphSection) -> dict[str, str]:
 FOLD = "fold_"  # + the first block's path: a folded run of identical blocks
 SKIP = "#skip"  # a shortcut branch's nodes: drawn as one edge, not as nodes
 ADD = "#add"  # a block's residual add and what follows it in the block (the final ReLU)
+CALL = "#call"  # + a call's number: a module called several times, drawn once per call
 
 
 def shortcut_id(add_node: str) -> str:
@@ -273,7 +285,9 @@ def to_dot(
     off_main = {  # the nodes of shortcut branches (an edge marked as a shortcut runs into them)
         edge["target"]
         for edge in data.edges
-        if edge["shortcut"] and data.nodes[edge["target"]]["type"] not in ("add", "add_")
+        if edge["shortcut"]
+        and edge["shortcut"] != "concat"
+        and data.nodes[edge["target"]]["type"] not in ("add", "add_")
     }
 
     def group_of(node: dict[str, Any]) -> str:
@@ -285,7 +299,9 @@ def to_dot(
             return folds[block][0]
         if limit is None or not parts or node["kind"] in ("input", "output"):
             return f"{prefix}n{node['id']}"
-        return ".".join(parts[:limit])
+        key = ".".join(parts[:limit])
+        number = node.get("calls", {}).get(key)
+        return f"{key}{CALL}{number[0]}" if number else key  # each call its own node
 
     groups: dict[str, list[dict[str, Any]]] = {}
     for node in data.nodes:
@@ -329,7 +345,8 @@ def to_dot(
         elif len(members) == 1 and (
             limit is None or first["kind"] != "op" or "." not in first["module"]
         ):
-            label = _layer_label(first)
+            around = container(key, members)
+            label = _layer_label(first, around[1] or around[0] or "")
             if first["kind"] in ("input", "output"):
                 attributes = {"shape": "oval", "fillcolor": "#f1f3f5"}
             elif first["kind"] == "op":
@@ -341,8 +358,15 @@ def to_dot(
                 if first["type"] in ("add_", "add"):
                     label = "+"
         else:
-            row = rows.get(key)
-            label = _group_label(row, 1, [key], shortcuts.get(key)) if row else key
+            base, _, number = key.partition(CALL)
+            row = rows.get(base)
+            label = _group_label(row, 1, [base], shortcuts.get(base)) if row else base
+            if number:  # one call of several: its own output, not the first call's
+                total = first.get("calls", {}).get(base, [0, 0])[1]
+                title, _, rest = label.partition("\n")
+                lines = [title + _call([int(number), total]), *rest.split("\n")]
+                lines[-1] = f"→ {_shape(members[-1]['output_shape'])}"
+                label = "\n".join(lines)
         stage, block = container(key, members)
         attributes["id"] = node_name(key)  # our own ID on the SVG element: pages find it
         if not any(m["id"] in off_main for m in members):
@@ -364,7 +388,7 @@ def to_dot(
             # the stage's own colour, as at every depth and in the paper style and Table 1
             colour = STAGE_COLOURS[stage_names.index(stage) % len(STAGE_COLOURS)]
             summary = next(s for s in report.stages if s.name == stage)
-            plural = "block" if summary.blocks == 1 else "blocks"
+            plural = summary.unit + ("" if summary.blocks == 1 else "s")
             cluster.attr(
                 id=stages[stage],
                 label=_label(
@@ -428,6 +452,8 @@ def to_dot(
                 color=SHORTCUT_COLOUR,
                 fontcolor=SHORTCUT_COLOUR,
                 penwidth="1.3",
+                # a concatenation's skip runs beside the column, pulling nothing
+                **({"weight": "0"} if edge["shortcut"] == "concat" else {}),
             )
         else:
             dot.edge(node_name(source), node_name(target), label=_label(label))

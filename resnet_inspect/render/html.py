@@ -28,7 +28,8 @@ overflow:hidden;position:relative;background:#fff;cursor:grab}
 .diagram g.picked polygon,.diagram g.picked path,.diagram g.picked ellipse{stroke-width:3px}
 #details{position:absolute;right:10px;top:10px;background:#fff;border:1px solid #ced4da;
 border-radius:6px;padding:6px 10px;font-size:.85em;max-width:340px;box-shadow:0 2px 6px #0002}
-#details:empty{display:none}#details table{margin:0}nav.stages button{margin:0 6px 6px 0}
+#details:empty{display:none}#details table{margin:0}
+nav.stages button,nav.heaviest button{margin:0 6px 6px 0}
 th.sortable{cursor:pointer}th.sortable:after{content:" ⇅";color:#adb5bd}
 .up{color:#e8590c}.down{color:#2b8a3e}.plot svg{width:100%;height:auto;display:block}
 """
@@ -245,14 +246,20 @@ def _diagram_section(
     note: str,
     details: dict[str, Any] | None = None,
     stages: dict[str, str] | None = None,
+    heaviest: list[tuple[str, str]] | None = None,
 ) -> str:
     """The drawing in its pan-and-zoom panel; with `details` (node ID -> what a click shows)
-    a details box, and with `stages` (stage -> cluster ID) a list that jumps to each."""
+    a details box, with `stages` (stage -> cluster ID) a list that jumps to each, and with
+    `heaviest` ((label, node ID) of the layers that cost most) a list that jumps to those."""
     if not svg:
         return ""
     jump = "".join(
         f'<button data-target="{html_text(target)}">{html_text(name)}</button>'
         for name, target in (stages or {}).items()
+    )
+    heavy = "".join(
+        f'<button data-target="{html_text(target)}">{html_text(label)}</button>'
+        for label, target in heaviest or []
     )
     data = json.dumps(details or {}, ensure_ascii=False).replace("</", "<\\/")
     return (
@@ -260,6 +267,7 @@ def _diagram_section(
         "It opens whole; scroll to move through it, Ctrl+scroll or the buttons to zoom (about "
         "the middle of the panel), drag to pan; click a box for its details.</p>"
         + (f'<nav class="stages">Jump to: {jump}</nav>' if jump else "")
+        + (f'<nav class="heaviest">Heaviest layers (MACs): {heavy}</nav>' if heavy else "")
         + '<div class="controls"><button data-zoom="in" title="zoom in">+'
         '</button><button data-zoom="out" title="zoom out">−</button><button data-zoom="fit" '
         'title="the whole drawing">fit</button><button data-zoom="reading" title="the width '
@@ -269,17 +277,44 @@ def _diagram_section(
     )
 
 
+HEAVIEST = 8  # the report page's list of the layers that cost most
+
+
+def heaviest_nodes(
+    report: Report, node_keys: dict[str, str], stage_ids: dict[str, str]
+) -> list[tuple[str, str]]:
+    """(label, node ID) for the layers with the most multiply-adds: the layer's own node where
+    the drawing has one, else the block drawn that holds it, else its stage's box."""
+    from resnet_inspect.render.diagram import ADD, FOLD
+
+    nodes = {key: node for node, key in node_keys.items() if not key.endswith(ADD)}
+    found = []
+    for item in report.top(HEAVIEST, "macs"):
+        name = item["name"]
+        holders = [
+            key
+            for key in nodes
+            if not key.startswith(FOLD) and (key == name or name.startswith(key + "."))
+        ]
+        stage = next((row.stage for row in report.layers if row.name == name), None)
+        target = nodes[max(holders, key=len)] if holders else stage_ids.get(stage or "")
+        if target:
+            label = f"{name} {numbers.si(item['value'])} ({100 * item['share']:.1f}%)"
+            found.append((label, target))
+    return found
+
+
 def node_details(report: Report, node_keys: dict[str, str]) -> dict[str, Any]:
     """What a click on each node of a report's drawing shows: node ID -> {title, fields,
     shortcut (the ID of the block's shortcut edge, highlighted on hover)}."""
-    from resnet_inspect.render.diagram import ADD, FOLD, shortcut_id
+    from resnet_inspect.render.diagram import ADD, CALL, FOLD, shortcut_id
 
     rows = {row.name: row for row in report.layers}
     ids = {key: node for node, key in node_keys.items()}
     result: dict[str, Any] = {}
     for node, key in node_keys.items():
         base = key.removesuffix(ADD)
-        name = base.removeprefix(FOLD)
+        name = base.removeprefix(FOLD).partition(CALL)[0]
         row = rows.get(name)
         shortcut = shortcut_id(ids[base + ADD]) if base + ADD in ids else None
         if key.endswith(ADD):
@@ -419,9 +454,11 @@ def _report_page(
     depth: str = "block",
     details: dict[str, Any] | None = None,
     stages: dict[str, str] | None = None,
+    heaviest: list[tuple[str, str]] | None = None,
 ) -> str:
-    """The page for one report; `svg` is the rendered diagram (render/diagram.py), `details`
-    and `stages` what makes it clickable (node_details, the drawing's stage IDs)."""
+    """The page for one report; `svg` is the rendered diagram (render/diagram.py), `details`,
+    `stages` and `heaviest` what makes it clickable (node_details, the drawing's stage IDs,
+    heaviest_nodes)."""
     totals = report.totals
     memory = report.memory
     parts = [
@@ -436,6 +473,7 @@ def _report_page(
             "projection, dotted for zero-padding (hover a block to highlight its own).",
             details,
             stages,
+            heaviest,
         ),
         _summary_sections(report),
     ]
@@ -627,7 +665,8 @@ def render_html(
     dot = to_dot(item, drawn, fold=drawn != "layer")
     svg, _ = render_dot(dot, "svg")
     details = node_details(item, dot.node_keys)
-    page = _report_page(item, svg.decode("utf-8"), depth, details, dot.stage_ids)
+    heaviest = heaviest_nodes(item, dot.node_keys, dot.stage_ids)
+    page = _report_page(item, svg.decode("utf-8"), depth, details, dot.stage_ids, heaviest)
     if signal:
         at = page.index('<section id="layers">')
         page = page[:at] + signal_section(signal) + page[at:]

@@ -20,7 +20,7 @@ def _ops(value: int) -> str:
     return numbers.count(value) if value else "-"
 
 
-def _field(receptive_field: int | None, stride: int | None, whole: bool = False) -> str:
+def _field(receptive_field: int | None, stride: int | float | None, whole: bool = False) -> str:
     """The local field and stride; "g" where a global operation upstream (pooling, attention,
     an SE gate) makes the output see the whole input."""
     return f"{receptive_field} /{stride}{' g' if whole else ''}" if receptive_field else ""
@@ -128,7 +128,7 @@ def _groups(report: Report) -> dict[str, str]:
 
 
 def _subtotal(table: SafeTable, stage: StageRow, convention: str, columns: tuple[str, ...]) -> None:
-    blocks = f"{stage.blocks} block" + ("" if stage.blocks == 1 else "s")
+    blocks = f"{stage.blocks} {stage.unit}" + ("" if stage.blocks == 1 else "s")
     cells: dict[str, str | Text] = {
         "layer": plain(f"{stage.name} subtotal ({blocks})", style="italic cyan"),
         "shape": numbers.shape(stage.output_shape),

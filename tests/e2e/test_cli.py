@@ -233,4 +233,4 @@ def test_json_is_byte_identical_across_runs(tmp_path):
     data = json.loads(outputs[0])
     # Versions live in their own section; everything else is the model's numbers.
     assert set(data["environment"]) == {"resnet_inspect", "torch", "python"}
-    assert data["report_version"] == 3
+    assert data["report_version"] == 4

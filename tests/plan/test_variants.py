@@ -66,8 +66,9 @@ def test_se_gate_is_a_side_branch_in_the_graph():
     for mul in muls:
         sources = [nodes[e["source"]] for e in graph.edges if e["target"] == mul["id"]]
         main, gate = sorted(sources, key=lambda node: node["type"])
-        # The main path's BN and the gate's sigmoid meet at the multiply: a side branch.
-        assert main["type"] == "BatchNorm2d" and gate["type"] == "sigmoid"
+        # The main path's BN and the gate's sigmoid module meet at the multiply: a side branch.
+        assert main["type"] == "BatchNorm2d" and gate["type"] == "Sigmoid"
+        assert gate["kind"] == "layer"
         assert gate["module"] == main["module"].rsplit(".", 1)[0] + ".se.gate"
 
 

@@ -82,7 +82,7 @@ def test_table_depths_pick_rows():
 
 def test_json_is_the_whole_report():
     data = json.loads(RENDERERS["json"](make_report(), "block"))
-    assert data["report_version"] == 3
+    assert data["report_version"] == 4
     assert data["totals"]["macs"] == 12688 and data["totals"]["flops"] == 25376
     assert [layer["name"] for layer in data["layers"]][:3] == ["conv1", "layer1", "layer1.0"]
     assert set(data["layers"][0]) >= {"name", "type", "output_shape", "params", "macs"}

@@ -42,12 +42,14 @@ def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int)
     tracer = Tracer()
     modules = dict(model.named_modules())
     calls: dict[str, ModuleCall] = {}
+    starts: dict[str, list[int]] = {}  # a module's calls in progress (recursion: several)
     handles = []
 
     def pre_hook_for(name: str):  # noqa: ANN202 - torch hook signature
         def pre_hook(module: nn.Module, _inputs: Any) -> None:
             if name not in calls:
                 calls[name] = ModuleCall(name, first_op=len(tracer.ops))
+            starts.setdefault(name, []).append(len(tracer.ops))
             tracer.stack.append(name)
 
         return pre_hook
@@ -56,6 +58,7 @@ def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int)
         def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
             tracer.stack.pop()
             call = calls[name]
+            call.spans.append((starts[name].pop(), len(tracer.ops)))
             call.calls += 1
             if call.calls == 1:
                 call.first_end = len(tracer.ops)

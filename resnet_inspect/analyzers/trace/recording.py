@@ -192,6 +192,7 @@ class Tracer:
                 _arg(args, kwargs, 3, "stride", 1),
                 _arg(args, kwargs, 7 if transposed else 5, "dilation", 1),
                 transposed,
+                _arg(args, kwargs, 4, "padding", 0),
             )
         elif name == "linear":
             attributes = {"weight_shape": tuple(_arg(args, kwargs, 1, "weight").shape)}
@@ -213,6 +214,7 @@ class Tracer:
             name = {"bilinear": "upsample_bilinear2d", "nearest": "upsample_nearest2d"}.get(
                 mode, f"upsample_{mode}"
             )
+            attributes = {"align_corners": bool(_arg(args, kwargs, 4, "align_corners", False))}
         self.record(
             f"aten::{name}", tensors_in(args) + tensors_in(kwargs), tensors_in(out), **attributes
         )
@@ -228,7 +230,7 @@ class Tracer:
         attributes: dict[str, Any] = {}
         if packet == "convolution":
             # (input, weight, bias, stride, padding, dilation, transposed, ...)
-            attributes = _conv_attributes(args[1], args[3], args[5], bool(args[6]))
+            attributes = _conv_attributes(args[1], args[3], args[5], bool(args[6]), args[4])
         elif name == "batch_norm":
             # (input, weight, bias, [running_mean, running_var,] training, ...); the
             # no_training variant has no flag
@@ -238,6 +240,13 @@ class Tracer:
             attributes = {"affine": len(args) > 2 and args[2] is not None}
         elif name in ("max_pool2d", "avg_pool2d"):
             attributes = _pool_attributes(name, args, kwargs)
+        elif packet == "constant_pad_nd" and len(args) > 1:
+            # F.pad's (left, right, top, bottom, ...): what comes before the first position
+            pad = [int(p) for p in args[1]]
+            attributes = {"padding": (pad[2] if len(pad) > 2 else 0, pad[0])}
+        elif packet.startswith(("upsample_", "_upsample_")) and "nearest" not in packet:
+            # (input, output_size, align_corners, ...)
+            attributes = {"align_corners": bool(_arg(args, kwargs, 2, "align_corners", False))}
         elif packet in ("mean", "sum", "amax", "amin") and len(args) > 1 and args[1] is not None:
             rank = args[0].dim()
             dims = {
@@ -250,15 +259,22 @@ class Tracer:
 
 
 def _conv_attributes(
-    weight: torch.Tensor, stride: Any, dilation: Any, transposed: bool
+    weight: torch.Tensor, stride: Any, dilation: Any, transposed: bool, padding: Any = 0
 ) -> dict[str, Any]:
-    """What the counters read of a convolution, from F.conv*d's or aten::convolution's
-    arguments."""
+    """What the counters and the receptive field read of a convolution, from F.conv*d's or
+    aten::convolution's arguments."""
     spatial = weight.dim() - 2
+    kernel = tuple(int(k) for k in weight.shape[2:])
+    dilations = _tuple(dilation, spatial)
+    if padding == "same":  # torch pads d·(k - 1) // 2 before the first position
+        pads = tuple(d * (k - 1) // 2 for k, d in zip(kernel, dilations, strict=True))
+    else:
+        pads = _tuple(0 if padding == "valid" else padding, spatial)
     return {
-        "kernel": tuple(int(k) for k in weight.shape[2:]),
+        "kernel": kernel,
         "stride": _tuple(stride, spatial),
-        "dilation": _tuple(dilation, spatial),
+        "dilation": dilations,
+        "padding": pads,
         "weight_shape": tuple(weight.shape),
         "transposed": transposed,
     }
@@ -274,6 +290,7 @@ def _pool_attributes(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -
         "kernel": kernel,
         "stride": pair(stride) if stride else kernel,
         "dilation": pair(dilation),
+        "padding": tuple(pair(_arg(args, kwargs, 3, "padding", 0)) or (0, 0)),
     }
 
 

@@ -62,6 +62,7 @@ class Conv(LayerKind):
             "kernel": layer.kernel,
             "stride": layer.stride,
             "dilation": layer.dilation,
+            "padding": (layer.padding[0], layer.padding[1]),
             "weight_shape": self.weight_shapes(layer)[0],
         }
 

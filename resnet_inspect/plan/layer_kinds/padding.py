@@ -32,7 +32,8 @@ class Pad(LayerKind):
         return (*shape[:-2], shape[-2] + top + bottom, shape[-1] + left + right)
 
     def attributes(self, layer: Layer) -> dict[str, Any]:
-        return {"kernel": (1, 1), "stride": (1, 1)}
+        left, _, top, _ = layer.padding
+        return {"kernel": (1, 1), "stride": (1, 1), "padding": (top, left)}
 
     def make_module(self, layer: Layer) -> nn.Module:
         from torch import nn

@@ -37,7 +37,12 @@ class _Window(LayerKind):
         return None
 
     def attributes(self, layer: Layer) -> dict[str, Any]:
-        return {"kernel": layer.kernel, "stride": layer.stride, "dilation": layer.dilation}
+        return {
+            "kernel": layer.kernel,
+            "stride": layer.stride,
+            "dilation": layer.dilation,
+            "padding": (layer.padding[0], layer.padding[1]),
+        }
 
     def _read(self, module: Any) -> Layer:
         return Layer(
