@@ -1,4 +1,5 @@
-"""Input shapes as people write them: '3x224x224', (3, 224, 224), a 4-D shape with the batch.
+"""Input shapes as people write them: '3x224x224', (3, 224, 224), a 4-D shape with the batch;
+and a model's several inputs: 'x=1x3x224x224', 'mask=1x224x224:bool', 'ids=1x128:int64'.
 
 One parser for the CLI's `--input` and the Python API's `input_shape`. No torch.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from resnet_inspect.errors import UsageError
 from resnet_inspect.spec.parser import MAX_BATCH_SIZE, MAX_SPATIAL, MAX_WIDTH
@@ -76,3 +78,69 @@ def check_channels_first(dims: tuple[int, ...], channels: int | None, what: str)
 
 def _is_sequence(value: object) -> bool:
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
+# The element types an input may be given (`ids=1x128:int64`); floating inputs default to the
+# report's dtype.
+INPUT_DTYPES = (
+    "float32",
+    "float16",
+    "bfloat16",
+    "float64",
+    "int64",
+    "int32",
+    "int16",
+    "int8",
+    "uint8",
+    "bool",
+)
+_ITEM_EXAMPLE = "e.g. x=1x3x224x224, mask=1x224x224:bool or ids=1x128:int64"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One input of a model: the keyword it is passed by (None: positional), its whole shape
+    with the batch first, as torch.empty takes it, and its element type (None: the report's
+    floating-point dtype)."""
+
+    name: str | None
+    shape: tuple[int, ...]
+    dtype: str | None = None
+
+    def to_dict(self, default_dtype: str) -> dict[str, object]:
+        return {"name": self.name, "shape": list(self.shape), "dtype": self.dtype or default_dtype}
+
+
+def is_input_item(text: str) -> bool:
+    """Whether `--input` text names an input or gives its type (an InputSpec, not a shape)."""
+    return "=" in text or ":" in text
+
+
+def parse_input_item(text: str) -> InputSpec:
+    """'name=1x128:int64' (or '1x128:int64', positional) -> InputSpec. The shape is the whole
+    tensor's, batch first: nothing is guessed about which dimension is which."""
+    name: str | None = None
+    rest = text.strip()
+    if "=" in rest:
+        name, _, rest = (part.strip() for part in rest.partition("="))
+        if not name.isidentifier():
+            raise UsageError(
+                f"input {text!r}: {name!r} is not a Python keyword name, {_ITEM_EXAMPLE}"
+            )
+    shape_text, _, dtype_text = rest.partition(":")
+    dtype = dtype_text.strip().lower() or None
+    if dtype is not None and dtype not in INPUT_DTYPES:
+        raise UsageError(
+            f"input {text!r}: unknown element type {dtype!r}; "
+            f"choose one of {', '.join(INPUT_DTYPES)}"
+        )
+    parts = [part for part in re.split(r"[x×*,\s()\[\]]+", shape_text.strip().lower()) if part]
+    try:
+        shape = tuple(int(part) for part in parts)
+    except ValueError:
+        raise UsageError(f"input {text!r}: expected whole numbers, {_ITEM_EXAMPLE}") from None
+    if not shape or min(shape) < 1 or len(shape) > 6:
+        raise UsageError(f"input {text!r}: expected 1 to 6 positive sizes, {_ITEM_EXAMPLE}")
+    if shape[0] > MAX_BATCH_SIZE or max(shape) > max(MAX_SPATIAL, MAX_WIDTH) * 4:
+        raise UsageError(f"input {text!r}: a size is over the limit")
+    return InputSpec(name, shape, dtype)

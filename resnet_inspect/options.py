@@ -3,8 +3,9 @@ command line share (no torch). Each field's name is the keyword argument's and t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,10 @@ class Options:
 
     `input_shape`: [C, H, W], [H, W] to keep the spec's channels, or [N, C, H, W] (the batch
     then comes from it), as a sequence or text such as "3x224x224"; a channels-last shape is
-    refused with a hint. `batch_size`: default 1. `dtype`: "float32", "bfloat16" or "float16"
+    refused with a hint; for any nn.Module also its several, named or typed inputs (a tensor,
+    a tuple of tensors or shapes, a dict of name -> tensor, shape or "1x128:int64", a list of
+    inputs.InputSpec: each shape whole, batch first). `batch_size`: default 1. `dtype`:
+    "float32", "bfloat16" or "float16"
     (byte sizes; latency runs in it). `check`: add the spec's closed-form arithmetic beside
     the model's counts. `fvcore`: count FLOPs with fvcore itself on real tensors (slower: it
     builds the weights). `graph`: keep the data-flow graph that diagrams and pages draw (it is
@@ -41,7 +45,7 @@ class Options:
     it instead of running the plan's pass (slower; the same report). `latency`: measure on a
     device. `force`: build a model larger than half the machine's memory for latency."""
 
-    input_shape: str | Sequence[int] | None = None
+    input_shape: str | Sequence[Any] | Mapping[str, Any] | Any | None = None
     batch_size: int | None = None
     dtype: str = "float32"
     check: bool = False

@@ -25,9 +25,16 @@ from resnet_inspect.analyzers.plan_pass import StandInError, plan_trace
 from resnet_inspect.analyzers.receptive_field import final_field, propagate
 from resnet_inspect.analyzers.records import WEIGHTED_TYPES, Trace
 from resnet_inspect.analyzers.rows import OWN_TYPE, module_rows
-from resnet_inspect.errors import RenderError, TracedInstead
+from resnet_inspect.errors import RenderError, TracedInstead, UsageError
 from resnet_inspect.experiments.timing import measure_latency
-from resnet_inspect.inputs import check_channels_first, parse_input_shape, resolve_batch
+from resnet_inspect.inputs import (
+    InputSpec,
+    check_channels_first,
+    is_input_item,
+    parse_input_item,
+    parse_input_shape,
+    resolve_batch,
+)
 from resnet_inspect.options import Options
 from resnet_inspect.report import FlopsSection, LayerRow, Report, StageRow, Totals, element_bytes
 from resnet_inspect.spec import Spec, load_checked
@@ -153,11 +160,14 @@ def analyze(
     from torch import nn
 
     options = options or Options()
+    dtype = options.dtype
+    specs = input_specs(options.input_shape)
+    if specs is not None:
+        return _analyze_inputs(model, specs, options, name)
     dims, batch = parse_input_shape(
         options.input_shape if options.input_shape is not None else (3, 224, 224)
     )
     batch_size = resolve_batch(batch, options.batch_size)
-    dtype = options.dtype
     input_shape = dims if len(dims) == 3 else (3, *dims)
     convolutions = (
         nn.Conv1d,
@@ -199,6 +209,90 @@ def analyze(
     return report
 
 
+def input_specs(value: object) -> list[InputSpec] | None:
+    """A model's inputs as InputSpecs where `value` gives several, names them, types them or
+    is an example tensor: a tensor, a tuple or list of tensors (or of shapes, or of
+    'name=1x128:int64' texts), a dict of name -> tensor, shape or text. None where it is one
+    shape ("3x224x224", (3, 224, 224)), which the image path reads."""
+    import torch
+
+    def spec(name: str | None, item: object) -> InputSpec:
+        if isinstance(item, InputSpec):
+            return replace(item, name=name or item.name)
+        if isinstance(item, torch.Tensor):  # its shape and type; its values are never read
+            return InputSpec(name, tuple(item.shape), str(item.dtype).removeprefix("torch."))
+        if isinstance(item, str):
+            parsed = parse_input_item(item)
+            return replace(parsed, name=name or parsed.name)
+        if isinstance(item, (tuple, list)) and all(
+            isinstance(d, int) and not isinstance(d, bool) for d in item
+        ):
+            return replace(parse_input_item("x".join(str(d) for d in item)), name=name)
+        raise UsageError(f"input {item!r}: expected a tensor, a shape or 'name=1x3x224x224'")
+
+    if isinstance(value, (torch.Tensor, InputSpec)):
+        return [spec(None, value)]
+    if isinstance(value, dict):
+        return [spec(str(key), item) for key, item in value.items()]
+    if isinstance(value, str):
+        return [parse_input_item(value)] if is_input_item(value) else None
+    if isinstance(value, (tuple, list)) and value:
+        if all(isinstance(d, int) for d in value):
+            return None  # one shape
+        if len(value) == 1 and isinstance(value[0], str) and not is_input_item(value[0]):
+            return None
+        return [spec(None, item) for item in value]
+    return None
+
+
+def _analyze_inputs(
+    model: nn.Module, specs: list[InputSpec], options: Options, name: str | None
+) -> Report:
+    """analyze() on the inputs `specs` name, each made as torch.empty makes it."""
+    if options.fvcore or options.latency is not None:
+        raise UsageError(
+            "--fvcore and --latency run on one input shape; this model was given several, "
+            "named or typed inputs"
+        )
+    batch_size = specs[0].shape[0] if len(specs[0].shape) > 1 else 1
+    if options.batch_size is not None and options.batch_size != batch_size:
+        raise UsageError(
+            f"the first input's shape says batch {batch_size} but the batch size is "
+            f"{options.batch_size}: write each input's whole shape, batch first"
+        )
+    if len({spec.name for spec in specs if spec.name}) < sum(1 for spec in specs if spec.name):
+        raise UsageError("two inputs have the same name")
+    import inspect
+
+    try:
+        signature = inspect.signature(model.forward)
+    except (TypeError, ValueError):
+        signature = None  # none to read (a builtin): the forward itself will say
+    if signature is not None:
+        try:
+            signature.bind(
+                *[spec for spec in specs if not spec.name],
+                **{spec.name: spec for spec in specs if spec.name},
+            )
+        except TypeError as err:
+            raise UsageError(
+                f"the model's forward{signature} does not take these inputs: {err}"
+            ) from None
+    from resnet_inspect.analyzers.trace import meta_copy
+
+    input_shape = tuple(specs[0].shape[1:]) if len(specs[0].shape) > 1 else tuple(specs[0].shape)
+    trace = _trace_copy(meta_copy(model), input_shape, batch_size, options.dtype, specs)
+    report = report_from_trace(
+        trace,
+        input_shape,
+        dtype=options.dtype,
+        name=name or type(model).__name__,
+        source=type(model).__module__,
+        sections=(*DEFAULT_SECTIONS, "graph") if options.graph else DEFAULT_SECTIONS,
+    )
+    return replace(report, inputs=[spec.to_dict(options.dtype) for spec in specs])
+
+
 def _fvcore_section(
     model: nn.Module, input_shape: tuple[int, ...], batch_size: int
 ) -> FlopsSection:
@@ -215,12 +309,16 @@ def _fvcore_section(
 
 
 def _trace_copy(
-    model: nn.Module, input_shape: tuple[int, ...], batch_size: int, dtype: str
+    model: nn.Module,
+    input_shape: tuple[int, ...],
+    batch_size: int,
+    dtype: str,
+    inputs: list[InputSpec] | None = None,
 ) -> Trace:
     """The meta pass over a model that is ours to change and lives on the meta device."""
     from resnet_inspect.analyzers.trace import trace_copy
 
-    return trace_copy(model, input_shape, batch_size, dtype)
+    return trace_copy(model, input_shape, batch_size, dtype, inputs)
 
 
 def report_from_trace(
@@ -260,6 +358,12 @@ def report_from_trace(
         global_from=final.global_from if final else None,
         attention_macs=sum(op_attention_macs(op) for op in trace.ops),
         output_shape=list(trace.outputs[0].shape) if trace.outputs else None,
+        outputs=[
+            {"name": name, "shape": list(ref.shape)}
+            for name, ref in zip(
+                trace.output_names or [""] * len(trace.outputs), trace.outputs, strict=True
+            )
+        ],
         conv_weights=sum(info.conv_weights for info in trace.infos.values()),
     )
     return Report(

@@ -119,6 +119,8 @@ class Totals:
     conv_weights: int = 0  # convolution weights only: no bias, no BN (the notes' 69,632)
     attention_macs: int = 0  # products of two activations (q·kᵀ, attention × v)
     output_shape: list[int] | None = None  # the model's own output
+    # every tensor the forward returned, with its place in it: [{"name": "['out']", "shape"}]
+    outputs: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,8 @@ class Report:
     layers: list[LayerRow]
     stages: list[StageRow]
     totals: Totals
+    # a model given several, named or typed inputs: [{"name", "shape" (batch first), "dtype"}]
+    inputs: list[dict[str, Any]] | None = None
     conventions: dict[str, str] = field(
         default_factory=lambda: {
             "macs": MACS_CONVENTION,

@@ -283,3 +283,65 @@ class SharedModule(nn.Module):
 
 def small_densenet() -> nn.Module:
     return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), DenseBlock(3, 16))
+
+
+class TextEncoder(nn.Module):
+    """Token ids in (integers), an embedding, one encoder layer, a classifier on the mean."""
+
+    def __init__(self, vocabulary: int = 1000, dim: int = 64) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocabulary, dim)
+        self.encoder = nn.TransformerEncoderLayer(dim, 4, 2 * dim, dropout=0.0, batch_first=True)
+        self.head = nn.Linear(dim, 2)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(self.embed(ids)).mean(1))
+
+
+def text_encoder() -> nn.Module:
+    return TextEncoder()
+
+
+class Segmenter(nn.Module):
+    """torchvision's segmentation models' habit: a dict of the main and the auxiliary maps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.backbone = nn.Conv2d(3, 16, 3, 2, 1)
+        self.classifier = nn.Conv2d(16, 5, 1)
+        self.aux = nn.Conv2d(16, 5, 1)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = self.backbone(x)
+        out = nn.functional.interpolate(self.classifier(features), size=x.shape[-2:])
+        return {"out": out, "aux": self.aux(features)}
+
+
+def segmenter() -> nn.Module:
+    return Segmenter()
+
+
+class Masked(nn.Module):
+    """An image and a mask of the positions to keep, by keyword."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.conv(x) * mask.unsqueeze(1)
+
+
+def masked() -> nn.Module:
+    return Masked()
+
+
+class Siamese(nn.Module):
+    """Two images through one tower: their features' difference."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tower = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.ReLU(), nn.Conv2d(8, 8, 3, 2, 1))
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return self.tower(a) - self.tower(b)

@@ -34,7 +34,8 @@ def shortcut_branches(trace: Trace) -> dict[str, str]:
         if (kind := trace.infos[name].shortcut) is not None
     }
     writer: dict[int, str] = {}  # storage -> module of the op that last wrote it
-    for op in trace.ops:
+    producer: dict[int, list[int]] = {}  # storage -> the ops that wrote it, in order
+    for index, op in enumerate(trace.ops):
         operands = [ref for ref in op.inputs if not ref.is_state]
         if (
             op.name in _ADDS
@@ -43,6 +44,8 @@ def shortcut_branches(trace: Trace) -> dict[str, str]:
             and operands[0].key in writer
             and operands[1].key in writer
             and _inside(writer[operands[0].key], op.module)  # out = F(x), computed in the block
+            # x + f(x) with x computed in the block (a transformer's second add): identity
+            and bypassing_operand(trace, producer, operands[:2]) is None
         ):
             # out + branch(x), both computed inside the block (torchvision's `out += identity`
             # after `identity = self.downsample(x)`): the second operand's child is the branch.
@@ -60,6 +63,7 @@ def shortcut_branches(trace: Trace) -> dict[str, str]:
                     branches[branch] = "projection"
         for ref in op.outputs:
             writer[ref.key] = op.module
+            producer.setdefault(ref.key, []).append(index)
     return branches
 
 
@@ -230,6 +234,18 @@ def build_graph(trace: Trace) -> GraphSection:
             "output_shape": list(trace.input.shape[1:]),
         }
     ]
+    for ref in trace.extra_inputs:  # a model's further inputs (a mask, token ids)
+        nodes.append(
+            {
+                "id": len(nodes),
+                "kind": "input",
+                "module": "",
+                "type": "input",
+                "output_shape": list(ref.shape[1:]),
+            }
+        )
+    for node, name in zip(nodes, trace.input_names, strict=False):
+        node["name"] = f"input {name}"
     edges: list[dict[str, Any]] = []
     branches = shortcut_branches(trace)
     shortcut_operand = {add.op: add.shortcut for add in residual_adds(trace)}
@@ -238,7 +254,8 @@ def build_graph(trace: Trace) -> GraphSection:
     # forward reads its out_proj's weight itself is one node, as a Conv2d is)
     parents = {trace.infos[name].parent for name in trace.modules if name in trace.infos}
     leaves = {name for name in trace.modules if name not in parents}
-    writer: dict[int, int] = {trace.input.key: 0}  # storage -> node that last wrote it
+    # storage -> node that last wrote it
+    writer: dict[int, int] = {ref.key: index for index, ref in enumerate(trace.inputs)}
     producer: dict[int, list[int]] = {}  # storage -> the ops that wrote it, in order
     seen_params: set[str] = set()
     current: tuple[str, int] | None = None  # the leaf call the last node drew
@@ -322,17 +339,20 @@ def build_graph(trace: Trace) -> GraphSection:
         for ref in op.outputs:
             writer[ref.key] = node_id
             producer.setdefault(ref.key, []).append(op_index)
-    output_id = len(nodes)
-    nodes.append(
-        {
+    names = trace.output_names or [""] * len(trace.outputs)
+    several = len(trace.outputs) > 1
+    for name, ref in zip(names, trace.outputs, strict=True):
+        output_id = len(nodes)
+        node = {
             "id": output_id,
             "kind": "output",
             "module": "",
             "type": "output",
-            "output_shape": list(trace.outputs[0].shape[1:]) if trace.outputs else [],
+            "output_shape": list(ref.shape[1:]),
         }
-    )
-    for ref in trace.outputs[:1]:
+        if several:  # the place of each in what the forward returned: ['out'], [1]
+            node["name"] = f"output{name}"
+        nodes.append(node)
         if ref.key in writer:
             edges.append(
                 {
@@ -342,4 +362,8 @@ def build_graph(trace: Trace) -> GraphSection:
                     "shortcut": None,
                 }
             )
+    if not trace.outputs:
+        nodes.append(
+            {"id": len(nodes), "kind": "output", "module": "", "type": "output", "output_shape": []}
+        )
     return GraphSection(nodes=nodes, edges=edges)

@@ -118,7 +118,7 @@ def _numel(shape: tuple[int, ...]) -> int:
 
 def allocations(trace: Trace) -> dict[int, tuple[int, int]]:
     """Storage key -> (index of the op that made it, bytes), for every new activation."""
-    made: dict[int, tuple[int, int]] = {trace.input.key: (-1, trace.input.nbytes)}
+    made: dict[int, tuple[int, int]] = {ref.key: (-1, ref.nbytes) for ref in trace.inputs}
     for index, op in enumerate(trace.ops):
         for ref in op.outputs:
             if not ref.is_state and ref.key not in made:
@@ -136,7 +136,8 @@ def analyze_memory(trace: Trace, param_bytes: int, buffer_bytes: int) -> MemoryS
     end = len(trace.ops)
     for ref in trace.outputs:
         last_use[ref.key] = end  # the model's output is handed to the caller
-    last_use.setdefault(trace.input.key, -1)
+    for ref in trace.inputs:
+        last_use.setdefault(ref.key, -1)
 
     # Walk the ops: at op i its inputs and freshly made outputs are all live.
     born: dict[int, list[int]] = {}

@@ -342,8 +342,10 @@ def _step(op: OpCall, fields: dict[int, Field | None]) -> Field | None:
 
 def propagate(trace: Trace) -> list[Field | None]:
     """The field of each op's first output, right after the op ran."""
-    channels = trace.input.shape[1] if len(trace.input.shape) > 1 else None
-    fields: dict[int, Field | None] = {trace.input.key: Field((IDENTITY, IDENTITY), channels)}
+    fields: dict[int, Field | None] = {
+        ref.key: Field((IDENTITY, IDENTITY), ref.shape[1] if len(ref.shape) > 1 else None)
+        for ref in trace.inputs
+    }
     after: list[Field | None] = []
     for op in trace.ops:
         result = _step(op, fields)

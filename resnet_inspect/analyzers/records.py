@@ -95,6 +95,15 @@ class Trace:
     batch_size: int
     element_bytes: int
     infos: dict[str, ModuleInfo]  # every module, the model itself ("") first, never-called too
+    # every input, `input` first (a model of several inputs: a mask, token ids), and the
+    # outputs' places in what the forward returned ("", "[0]", "['out']", ".logits")
+    extra_inputs: list[TensorRef] = field(default_factory=list)
+    input_names: list[str] = field(default_factory=list)  # given inputs: "ids", "[1]"
+    output_names: list[str] = field(default_factory=list)
+
+    @property
+    def inputs(self) -> list[TensorRef]:
+        return [self.input, *self.extra_inputs]
 
     def enclosing(self, name: str) -> list[str]:
         """The module itself and every module that holds it, outermost first, the model ("")

@@ -46,6 +46,38 @@ INPUT_OPTION = click.option(
     help="Input size instead of the spec's: 3x224x224, 224x224 (keeps the spec's channels) or "
     "8x3x224x224 (the batch too). Channels come first.",
 )
+MODEL_INPUTS_OPTION = click.option(
+    "--input",
+    "input_texts",
+    metavar="SHAPE",
+    multiple=True,
+    help="Input size instead of the spec's: 3x224x224, 224x224 (keeps the spec's channels) or "
+    "8x3x224x224 (the batch too). Channels come first. With --model, repeat it for a model of "
+    "several inputs, each written whole, batch first, named for a keyword argument and typed "
+    "where it is not floating point: --input x=1x3x224x224 --input mask=1x224x224:bool, "
+    "--input ids=1x128:int64.",
+)
+
+
+def model_inputs(input_texts: tuple[str, ...], model_path: str | None) -> tuple[Any, str | None]:
+    """MODEL_INPUTS_OPTION's values -> (Options.input_shape, the one shape's text or None): a
+    list of InputSpecs where there are several, named or typed inputs (only with --model)."""
+    from resnet_inspect.inputs import is_input_item, parse_input_item
+
+    if len(input_texts) <= 1 and not any(is_input_item(text) for text in input_texts):
+        text = input_texts[0] if input_texts else None
+        return text, text
+    if model_path is None:
+        raise UsageError(
+            "several, named or typed inputs (--input ids=1x128:int64) are for --model; "
+            "a spec takes one --input shape"
+        )
+    try:
+        return [parse_input_item(text) for text in input_texts], None
+    except UsageError as err:
+        raise UsageError(f"--input: {err}") from None
+
+
 BATCH_OPTION = click.option(
     "--batch-size",
     type=click.IntRange(min=1, max=MAX_BATCH_SIZE),

@@ -11,6 +11,7 @@ from resnet_inspect.cli.common import (
     IMPORT_OPTION,
     INPUT_OPTION,
     LATENCY_OPTION,
+    MODEL_INPUTS_OPTION,
     MODEL_OPTION,
     OUTPUT_OPTION,
     check_output,
@@ -19,6 +20,7 @@ from resnet_inspect.cli.common import (
     input_dims,
     make_report,
     measure_options,
+    model_inputs,
     one_target,
     print_fitted,
     write_diagram,
@@ -78,7 +80,7 @@ from resnet_inspect.render.diagram import STYLES as DIAGRAM_STYLES
     '"pool, /2", "fc 1000") with each shortcut an arc on the side, solid for identity, '
     "dotted where the dimensions increase.",
 )
-@INPUT_OPTION
+@MODEL_INPUTS_OPTION
 @click.option(
     "--dpi",
     type=click.IntRange(24, 600),
@@ -94,7 +96,7 @@ def diagram(
     fold: bool,
     rankdir: str,
     style: str,
-    input_text: str | None,
+    input_texts: tuple[str, ...],
     dpi: int | None,
     verbose: bool,
 ) -> None:
@@ -117,7 +119,8 @@ def diagram(
     one_target(target, model_path)
     diagram_format(output, fmt)  # a bad extension fails before any work
     check_output(output)
-    report = make_report(target, model_path, Options(input_shape=input_text, graph=True))
+    input_value, _ = model_inputs(input_texts, model_path)
+    report = make_report(target, model_path, Options(input_shape=input_value, graph=True))
     drawing = paper_dot(report) if style == "paper" else to_dot(report, depth, fold, rankdir)
     write_diagram(drawing, output, fmt, verbose, dpi)
 
@@ -140,7 +143,7 @@ def diagram(
     show_default=True,
     help="Rows of the layer table and detail of the diagram.",
 )
-@INPUT_OPTION
+@MODEL_INPUTS_OPTION
 @BATCH_OPTION
 @LATENCY_OPTION
 @DEVICE_OPTION
@@ -156,7 +159,7 @@ def report(
     model_path: str | None,
     output: str,
     depth: str,
-    input_text: str | None,
+    input_texts: tuple[str, ...],
     batch_size: int | None,
     measure: bool,
     device: str,
@@ -170,10 +173,11 @@ def report(
 
     one_target(target, model_path)
     check_output(output)
+    input_value, input_text = model_inputs(input_texts, model_path)
     batch = resolve_batch(input_dims(input_text)[1], batch_size)
     options = Options(
-        input_shape=input_text,
-        batch_size=batch,
+        input_shape=input_value,
+        batch_size=batch if input_text is not None or not input_texts else None,
         latency=measure_options(measure, device, batch, "float32"),
         graph=True,
     )

@@ -12,8 +12,8 @@ from resnet_inspect.cli.common import (
     DTYPE_OPTION,
     FORMATS,
     IMPORT_OPTION,
-    INPUT_OPTION,
     LATENCY_OPTION,
+    MODEL_INPUTS_OPTION,
     MODEL_OPTION,
     OUTPUT_OPTION,
     check_output,
@@ -21,6 +21,7 @@ from resnet_inspect.cli.common import (
     input_dims,
     make_report,
     measure_options,
+    model_inputs,
     one_target,
     print_fitted,
 )
@@ -41,7 +42,7 @@ from resnet_inspect.report import TOP_MEASURES
     show_default=True,
     help="stage: children of the model; block: residual blocks; layer: every leaf.",
 )
-@INPUT_OPTION
+@MODEL_INPUTS_OPTION
 @BATCH_OPTION
 @DTYPE_OPTION
 @click.option(
@@ -111,7 +112,7 @@ def summary(
     target: str | None,
     model_path: str | None,
     depth: str,
-    input_text: str | None,
+    input_texts: tuple[str, ...],
     batch_size: int | None,
     dtype: str,
     convention: str,
@@ -140,6 +141,7 @@ def summary(
     from resnet_inspect.render.table import parse_columns
 
     one_target(target, model_path)
+    input_value, input_text = model_inputs(input_texts, model_path)
     chosen = parse_columns(columns)
     check_output(output)
     if top is not None and output_format == "csv":
@@ -153,7 +155,7 @@ def summary(
 
         latency = dataclasses.replace(latency, breakdown=True)
     options = Options(
-        input_shape=input_text,
+        input_shape=input_value,
         batch_size=batch,
         dtype=dtype,
         check=check,

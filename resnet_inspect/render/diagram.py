@@ -57,7 +57,7 @@ def _layer_label(node: dict[str, Any], within: str = "") -> str:
     module = node["module"]
     name = module[len(within) + 1 :] if within and module.startswith(within + ".") else module
     if node["kind"] in ("input", "output"):
-        return f"{node['kind']}\n{_shape(node['output_shape'])}"
+        return f"{node.get('name', node['kind'])}\n{_shape(node['output_shape'])}"
     head = (
         node["type"]
         if node["kind"] == "op"

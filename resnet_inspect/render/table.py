@@ -26,6 +26,18 @@ def _field(receptive_field: int | None, stride: int | float | None, whole: bool 
     return f"{receptive_field} /{stride}{' g' if whole else ''}" if receptive_field else ""
 
 
+def input_text(report: Report) -> str:
+    """'input 1×3×224×224', or each of a model's given inputs with its name and type."""
+    if not report.inputs:
+        return f"input {numbers.shape([report.batch_size, *report.input_shape])}"
+    return "inputs " + ", ".join(
+        " ".join(
+            part for part in (item["name"], numbers.shape(item["shape"]), item["dtype"]) if part
+        )
+        for item in report.inputs
+    )
+
+
 def titled_table(title: str | Text) -> SafeTable:
     """The house style: a left-aligned title, bold header, no outer border. Plain-string
     cells are user-safe (render/escape.py)."""
@@ -68,10 +80,7 @@ def parse_columns(text: str | None) -> tuple[str, ...] | None:
 def _layer_table(
     report: Report, depth: str, convention: str, columns: tuple[str, ...]
 ) -> SafeTable:
-    table = titled_table(
-        f"{report.model} · input {numbers.shape([report.batch_size, *report.input_shape])}"
-        f" · {report.dtype} · depth {depth}"
-    )
+    table = titled_table(f"{report.model} · {input_text(report)} · {report.dtype} · depth {depth}")
     for key, header in COLUMNS:
         if key in columns:
             if key == "macs" and convention != "paper":
@@ -224,6 +233,14 @@ def _totals_panel(report: Report, width: int | None) -> Panel:
             f"SGD momentum; Adam {numbers.size_bytes(int(training['adam']))}; "
             "saved activations "
             f"{numbers.size_bytes(memory.saved_activation_bytes)}",
+        )
+    if report.inputs and len(report.inputs) > 1:
+        grid.add_row("Inputs", str(len(report.inputs)), plain(input_text(report)))
+    if totals.outputs and len(totals.outputs) > 1:
+        grid.add_row(
+            "Outputs",
+            str(len(totals.outputs)),
+            plain(", ".join(f"{o['name']} {numbers.shape(o['shape'])}" for o in totals.outputs)),
         )
     latency = report.latency
     if latency and latency.rows and not latency.rows[0].get("error"):

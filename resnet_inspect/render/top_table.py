@@ -8,7 +8,7 @@ from typing import Any
 from resnet_inspect.render import numbers
 from resnet_inspect.render.escape import markdown_text, plain
 from resnet_inspect.render.safe_table import SafeTable
-from resnet_inspect.render.table import titled_table
+from resnet_inspect.render.table import input_text, titled_table
 from resnet_inspect.report import Report
 
 _HEADINGS = {
@@ -36,7 +36,7 @@ def _title(report: Report, items: list[dict[str, Any]], by: str) -> str:
     what = "top-level modules" if by == "latency" else "layers"
     return (
         f"{report.model} · the {len(items)} heaviest {what} by {_HEADINGS[by].lower()}"
-        f" · input {numbers.shape([report.batch_size, *report.input_shape])}"
+        f" · {input_text(report)}"
     )
 
 

@@ -13,6 +13,7 @@ operation each. Modules of exactly a layer kind's class take the fast path
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -25,15 +26,24 @@ from resnet_inspect.analyzers.trace.recording import (
     OperatorRecorder,
     Tracer,
     failure_message,
+    named_tensors,
     tensors_in,
 )
 from resnet_inspect.analyzers.trace.shape_forwards import shape_only_forward
 from resnet_inspect.analyzers.trace.torch_internals import hooks_set_aside
 from resnet_inspect.errors import AnalysisError
+from resnet_inspect.inputs import InputSpec
 
 
-def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int) -> Trace:
-    """Run `model` (on the meta device) once and record its modules and operations.
+def trace_model(
+    model: nn.Module,
+    input_shape: tuple[int, ...],
+    batch_size: int,
+    inputs: Sequence[InputSpec] | None = None,
+) -> Trace:
+    """Run `model` (on the meta device) once and record its modules and operations: on one
+    input of `input_shape` at `batch_size`, or on `inputs` (positional, then keyword; a
+    floating-point input in the model's dtype unless it says otherwise).
 
     The model's own hooks and torch's global module hooks do not run; they, the swapped
     forwards and our hooks are put back as they were in `finally`. `model` must be the
@@ -85,11 +95,18 @@ def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int)
                     if name:
                         handles.append(module.register_forward_pre_hook(pre_hook_for(name)))
                         handles.append(module.register_forward_hook(hook_for(name)))
-                x = torch.empty((batch_size, *input_shape), device="meta", dtype=dtype)
-                tracer.activations.add(tracer.key(x))
-                input_ref = tracer.ref(x)
+                specs = list(inputs or [InputSpec(None, (batch_size, *input_shape))])
+                made = [
+                    torch.empty(spec.shape, device="meta", dtype=_dtype(spec.dtype) or dtype)
+                    for spec in specs
+                ]
+                for tensor in made:
+                    tracer.activations.add(tracer.key(tensor))
+                refs = [tracer.ref(tensor) for tensor in made]
+                positional = [t for spec, t in zip(specs, made, strict=True) if spec.name is None]
+                keywords = {spec.name: t for spec, t in zip(specs, made, strict=True) if spec.name}
                 with torch.no_grad(), FunctionRecorder(tracer), OperatorRecorder(tracer):
-                    output = model(x)
+                    output = model(*positional, **keywords)
             finally:
                 for handle in handles:
                     handle.remove()
@@ -99,12 +116,17 @@ def trace_model(model: nn.Module, input_shape: tuple[int, ...], batch_size: int)
         raise
     except Exception as err:  # a user model may raise anything on a bad input shape
         where = tracer.stack[-1]
-        raise AnalysisError(failure_message(err, where, modules, input_shape)) from err
+        shown = tuple(inputs[0].shape[1:]) if inputs else input_shape
+        raise AnalysisError(failure_message(err, where, modules, shown)) from err
+    named = named_tensors(output)
     return Trace(
         modules=calls,
         ops=tracer.ops,
-        input=input_ref,
-        outputs=[tracer.ref(t) for t in tensors_in(output)],
+        input=refs[0],
+        extra_inputs=refs[1:],
+        input_names=[spec.name or f"[{index}]" for index, spec in enumerate(inputs or [])],
+        output_names=[name for name, _ in named],
+        outputs=[tracer.ref(t) for _, t in named],
         batch_size=batch_size,
         element_bytes=torch.empty((), dtype=dtype).element_size(),
         infos=module_infos(model),
@@ -130,8 +152,16 @@ def meta_copy(model: nn.Module) -> nn.Module:
         raise UsageError(f"cannot copy the model for analysis: {err}") from err
 
 
+def _dtype(name: str | None) -> torch.dtype | None:
+    return getattr(torch, name) if name else None
+
+
 def trace_copy(
-    model: nn.Module, input_shape: tuple[int, ...], batch_size: int, dtype: str = "float32"
+    model: nn.Module,
+    input_shape: tuple[int, ...],
+    batch_size: int,
+    dtype: str = "float32",
+    inputs: Sequence[InputSpec] | None = None,
 ) -> Trace:
     """The meta pass over a model that is ours to change and lives on the meta device, its
     floating-point tensors in `dtype`, in evaluation mode."""
@@ -141,7 +171,7 @@ def trace_copy(
     tensors = [*model.parameters(), *model.buffers()]
     if any(t.is_floating_point() and t.dtype != target for t in tensors):
         model = model.to(target)
-    return trace_model(model.eval(), input_shape, batch_size)
+    return trace_model(model.eval(), input_shape, batch_size, inputs)
 
 
 __all__ = ["meta_copy", "trace_copy", "trace_model"]

@@ -12,6 +12,8 @@ on first use).
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import Any
 
 import torch
@@ -133,6 +135,24 @@ def tensors_in(value: Any) -> list[torch.Tensor]:
     return []
 
 
+def named_tensors(value: Any, path: str = "") -> list[tuple[str, torch.Tensor]]:
+    """Every tensor in what a forward returned, with its place: "" (the value itself), "[0]",
+    "['out']", ".logits" (a named tuple's or a dataclass's field), nested as deep as it goes."""
+    if isinstance(value, torch.Tensor):
+        return [(path, value)]
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        pairs = [(f".{name}", item) for name, item in zip(value._fields, value, strict=False)]
+    elif isinstance(value, (list, tuple)):
+        pairs = [(f"[{index}]", item) for index, item in enumerate(value)]
+    elif isinstance(value, dict):
+        pairs = [(f"[{key!r}]", item) for key, item in value.items()]
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        pairs = [(f".{f.name}", getattr(value, f.name)) for f in dataclasses.fields(value)]
+    else:
+        return []
+    return [found for step, item in pairs for found in named_tensors(item, path + step)]
+
+
 class Tracer:
     """The records of one pass, and how they are made."""
 
@@ -172,11 +192,13 @@ class Tracer:
         self, name: str, raw: str, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         """Run `func` as one operation: the ATen operators inside it are not recorded apart."""
-        self.in_function += 1
-        try:
-            out = func(*args, **kwargs)
-        finally:
-            self.in_function -= 1
+        out = _attention_result(args, kwargs) if name == "scaled_dot_product_attention" else None
+        if out is None:
+            self.in_function += 1
+            try:
+                out = func(*args, **kwargs)
+            finally:
+                self.in_function -= 1
         self.record_function(name, raw, args, kwargs, out)
         return out
 
@@ -364,6 +386,8 @@ class OperatorRecorder(DispatchMode):
         kwargs = kwargs or {}
         out = pointwise_result(func, args, kwargs)
         if out is None:
+            out = shape_result(func, args, kwargs)
+        if out is None:
             out = func(*args, **kwargs)
         if not self.tracer.in_function:
             self.tracer.record_aten(func, args, kwargs, out)
@@ -415,6 +439,162 @@ def pointwise_result(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -
         return first if list(first.shape) == shape else None
     if list(first.shape) == shape:
         return torch.empty_like(first)
+    return torch.empty(shape, dtype=first.dtype, device="meta")
+
+
+def _attention_result(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """F.scaled_dot_product_attention(q, k, v, ...) of meta tensors: q's shape with v's last
+    dimension (torch's meta path runs a softmax decomposition that imports torch._dynamo)."""
+    q, k, v = (args + (None, None, None))[:3]
+    q = q if q is not None else kwargs.get("query")
+    k = k if k is not None else kwargs.get("key")
+    v = v if v is not None else kwargs.get("value")
+    tensors = [q, k, v]
+    if not all(isinstance(t, torch.Tensor) and t.device.type == "meta" for t in tensors):
+        return None
+    assert q is not None and k is not None and v is not None
+    if q.dtype != k.dtype or q.dtype != v.dtype or q.dim() < 2 or k.dim() != q.dim():
+        return None
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        return None
+    return torch.empty([*q.shape[:-1], v.shape[-1]], dtype=q.dtype, device="meta")
+
+
+def shape_result(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The result of a concatenation, a layer norm or an upsampling on meta tensors, made here:
+    torch's meta code for them is Python reference code whose first call imports torch._dynamo
+    (1-2 s: a UNet's first skip, a ViT's first LayerNorm). None lets torch compute it (other
+    devices and dtypes, arguments torch would refuse: torch raises its own error)."""
+    if kwargs.get("out") is not None:
+        return None
+    name = func.overloadpacket.__name__
+    if name == "cat":
+        return _concatenation(args, kwargs)
+    if name == "native_layer_norm":
+        return _layer_norm(args)
+    if name.startswith(("upsample_", "_upsample_")):
+        return _upsampling(args)
+    if name in _PRODUCT_OPERANDS:
+        return _product(args, *_PRODUCT_OPERANDS[name])
+    if name in ("mean", "sum", "amax", "amin"):
+        return _reduction(args, kwargs)
+    return None
+
+
+def _reduction(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """mean/sum/amax/amin(input, dim, keepdim) of a floating-point meta tensor."""
+    if not args or not isinstance(args[0], torch.Tensor) or args[0].device.type != "meta":
+        return None
+    x = args[0]
+    if not x.is_floating_point() or kwargs.get("dtype") is not None or len(args) > 3:
+        return None
+    dims = args[1] if len(args) > 1 else kwargs.get("dim")
+    keep = bool(args[2] if len(args) > 2 else kwargs.get("keepdim", False))
+    rank = x.dim()
+    if dims is None or (isinstance(dims, (list, tuple)) and not dims):
+        axes = set(range(rank))
+    else:
+        listed = [dims] if isinstance(dims, int) else dims
+        if (
+            not isinstance(listed, (list, tuple))
+            or not rank
+            or not all(isinstance(d, int) and -rank <= d < rank for d in listed)
+        ):
+            return None  # torch says what is wrong
+        axes = {d % rank for d in listed}
+    shape = [1 if i in axes else size for i, size in enumerate(x.shape) if keep or i not in axes]
+    return torch.empty(shape, dtype=x.dtype, device="meta")
+
+
+# Matrix products whose meta result is made here: operator -> (index of the first factor,
+# batched). addmm(bias, a, b), mm(a, b), bmm(a, b), baddbmm(bias, a, b).
+_PRODUCT_OPERANDS = {"mm": (0, False), "addmm": (1, False), "bmm": (0, True), "baddbmm": (1, True)}
+
+
+def _product(args: tuple[Any, ...], first: int, batched: bool) -> Any:
+    tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    if len(args) < first + 2 or any(
+        t.device.type != "meta" or t.dtype != tensors[0].dtype for t in tensors
+    ):
+        return None
+    a, b = args[first], args[first + 1]
+    rank = 3 if batched else 2
+    if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor):
+        return None
+    if a.dim() != rank or b.dim() != rank or a.shape[-1] != b.shape[-2]:
+        return None
+    if batched and a.shape[0] != b.shape[0]:
+        return None
+    shape = [*a.shape[:-1], b.shape[-1]]
+    if first == 1 and isinstance(args[0], torch.Tensor):
+        try:
+            if list(torch.broadcast_shapes(args[0].shape, tuple(shape))) != shape:
+                return None
+        except RuntimeError:
+            return None
+    return torch.empty(shape, dtype=a.dtype, device="meta")
+
+
+def _layer_norm(args: tuple[Any, ...]) -> Any:
+    """(output, mean, rstd) of aten::native_layer_norm(input, normalized_shape, ...)."""
+    if len(args) < 2 or not isinstance(args[0], torch.Tensor) or args[0].device.type != "meta":
+        return None
+    x, normalized = args[0], list(args[1])
+    if not x.is_floating_point() or list(x.shape[x.dim() - len(normalized) :]) != normalized:
+        return None
+    stats = [*x.shape[: x.dim() - len(normalized)], *([1] * len(normalized))]
+    stat_dtype = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+    return (
+        torch.empty_like(x),
+        torch.empty(stats, dtype=stat_dtype, device="meta"),
+        torch.empty(stats, dtype=stat_dtype, device="meta"),
+    )
+
+
+def _upsampling(args: tuple[Any, ...]) -> Any:
+    """aten::upsample_*(input, output_size, ...) and the .vec overloads' (input, output_size
+    or None, ..., scale_factors)."""
+    if len(args) < 2 or not isinstance(args[0], torch.Tensor) or args[0].device.type != "meta":
+        return None
+    x, size = args[0], args[1]
+    spatial = x.dim() - 2
+    if spatial < 1 or not x.is_floating_point():
+        return None
+    if size is None:
+        scales = args[-1]
+        if not isinstance(scales, (list, tuple)) or len(scales) != spatial:
+            return None
+        size = [math.floor(d * float(f)) for d, f in zip(x.shape[2:], scales, strict=True)]
+    size = [int(d) for d in size]
+    if len(size) != spatial or min(size) < 1:
+        return None
+    return torch.empty([*x.shape[:2], *size], dtype=x.dtype, device="meta")
+
+
+def _concatenation(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """torch.cat of meta tensors of one dtype and rank."""
+    tensors = args[0] if args else kwargs.get("tensors")
+    dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
+    if not isinstance(tensors, (list, tuple)) or not tensors or not isinstance(dim, int):
+        return None
+    first = tensors[0]
+    rank = first.dim()
+    if rank == 0 or any(
+        not isinstance(t, torch.Tensor)
+        or t.device.type != "meta"
+        or t.dtype != first.dtype
+        or t.dim() != rank
+        for t in tensors
+    ):
+        return None
+    axis = dim % rank
+    if any(
+        t.shape[:axis] != first.shape[:axis] or t.shape[axis + 1 :] != first.shape[axis + 1 :]
+        for t in tensors
+    ):
+        return None
+    shape = list(first.shape)
+    shape[axis] = sum(t.shape[axis] for t in tensors)
     return torch.empty(shape, dtype=first.dtype, device="meta")
 
 
