@@ -206,7 +206,7 @@ class ViT(nn.Module):
         return self.head(self.norm(tokens)[:, 0])
 
 
-def _double_conv(cin: int, cout: int) -> nn.Sequential:
+def _conv_block(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
     )
@@ -218,14 +218,14 @@ class UNet(nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.enc1 = _double_conv(3, 8)
-        self.enc2 = _double_conv(8, 16)
-        self.bottom = _double_conv(16, 32)
+        self.enc1 = _conv_block(3, 8)
+        self.enc2 = _conv_block(8, 16)
+        self.bottom = _conv_block(16, 32)
         self.pool = nn.MaxPool2d(2)
         self.up2 = nn.ConvTranspose2d(32, 16, 2, 2)
-        self.dec2 = _double_conv(32, 16)
+        self.dec2 = _conv_block(32, 16)
         self.up1 = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
-        self.dec1 = _double_conv(24, 8)
+        self.dec1 = _conv_block(24, 8)
         self.out = nn.Conv2d(8, 2, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -371,7 +371,12 @@ def to_dot(
         attributes["id"] = node_name(key)  # our own ID on the SVG element: pages find it
         if not any(m["id"] in off_main for m in members):
             attributes["group"] = f"{prefix}main"  # the main path: one straight column
-        keys[node_name(key)] = key
+        drawn_module = first["module"] if limit is None and first["kind"] == "layer" else None
+        if drawn_module and len(members) == 1:  # by layers: the module the node draws
+            call = first.get("call")
+            keys[node_name(key)] = drawn_module + (f"{CALL}{call[0]}" if call else "")
+        else:
+            keys[node_name(key)] = key
         clusters.setdefault(stage, {}).setdefault(block, []).append(
             (node_name(key), _label(label), attributes)
         )

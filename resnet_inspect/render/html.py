@@ -285,9 +285,13 @@ def heaviest_nodes(
 ) -> list[tuple[str, str]]:
     """(label, node ID) for the layers with the most multiply-adds: the layer's own node where
     the drawing has one, else the block drawn that holds it, else its stage's box."""
-    from resnet_inspect.render.diagram import ADD, FOLD
+    from resnet_inspect.render.diagram import ADD, CALL, FOLD
 
-    nodes = {key: node for node, key in node_keys.items() if not key.endswith(ADD)}
+    nodes = {
+        key.partition(CALL)[0]: node
+        for node, key in reversed(node_keys.items())
+        if not key.endswith(ADD)
+    }
     found = []
     for item in report.top(HEAVIEST, "macs"):
         name = item["name"]

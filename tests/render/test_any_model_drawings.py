@@ -131,3 +131,21 @@ def test_every_label_fits_in_a_browser(tmp_path):
     measured, problems = label_problems(tmp_path, svgs)
     assert measured > 20 * len(svgs)
     assert problems == [], f"{len(problems)} problems, e.g. {problems[:8]}"
+
+
+def test_a_page_drawn_by_layers_has_details_and_the_heaviest_layers():
+    import json
+    import re
+
+    from resnet_inspect.render.html import render_html
+
+    page = render_html(analyze(UNet(), (3, 32, 32), graph=True))
+    details = json.loads(re.search(r'id="node-details">(.*?)</script>', page).group(1))
+    titles = {entry["title"] for entry in details.values()}
+    assert {"enc1.0", "up2", "pool", "out"} <= titles  # a click on a layer's box says what
+    heavy = re.search(r'<nav class="heaviest">(.*?)</nav>', page).group(1)
+    targets = re.findall(r'data-target="([^"]+)"', heavy)
+    # every weighted layer of this UNet (6 convolutions, 1 transposed), heaviest first
+    assert len(targets) == 7
+    assert heavy.index("dec1.0") < heavy.index("out ")
+    assert all(f'id="{target}"' in page for target in targets)
