@@ -249,9 +249,9 @@ def _analyze_inputs(
     model: nn.Module, specs: list[InputSpec], options: Options, name: str | None
 ) -> Report:
     """analyze() on the inputs `specs` name, each made as torch.empty makes it."""
-    if options.fvcore or options.latency is not None:
+    if options.latency is not None:
         raise UsageError(
-            "--fvcore and --latency run on one input shape; this model was given several, "
+            "--latency sweeps the batch of one input shape; this model was given several, "
             "named or typed inputs"
         )
     batch_size = specs[0].shape[0] if len(specs[0].shape) > 1 else 1
@@ -290,7 +290,40 @@ def _analyze_inputs(
         source=type(model).__module__,
         sections=(*DEFAULT_SECTIONS, "graph") if options.graph else DEFAULT_SECTIONS,
     )
-    return replace(report, inputs=[spec.to_dict(options.dtype) for spec in specs])
+    report = replace(report, inputs=[spec.to_dict(options.dtype) for spec in specs])
+    if options.fvcore:
+        import copy
+
+        from resnet_inspect.analyzers.flops import count_with_fvcore
+
+        # fvcore traces with torch.jit: real tensors, in the forward's positional order
+        ordered = (
+            signature.bind(
+                *[spec for spec in specs if not spec.name],
+                **{spec.name: spec for spec in specs if spec.name},
+            ).arguments.values()
+            if signature is not None
+            else specs
+        )
+        if not all(isinstance(spec, InputSpec) for spec in ordered):
+            raise UsageError(
+                "--fvcore: the forward takes *args or **kwargs; fvcore cannot trace it"
+            )
+        tensors = tuple(_real_input(spec, options.dtype) for spec in ordered)
+        twin = copy.deepcopy(model).to("cpu")
+        report = replace(report, flops=count_with_fvcore(twin, input_shape, tensors))
+    return report
+
+
+def _real_input(spec: object, dtype: str) -> object:
+    """A real tensor for an InputSpec: zeros (valid token ids and indices), ones for a mask."""
+    import torch
+
+    assert isinstance(spec, InputSpec)
+    kind = getattr(torch, spec.dtype or dtype)
+    if kind is torch.bool:
+        return torch.ones(spec.shape, dtype=kind)
+    return torch.zeros(spec.shape, dtype=kind)
 
 
 def _fvcore_section(

@@ -227,8 +227,11 @@ def analyze_flops(trace: Trace) -> FlopsSection:
     )
 
 
-def count_with_fvcore(model: nn.Module, input_shape: tuple[int, ...]) -> FlopsSection:
-    """fvcore's FlopCountAnalysis on real tensors at batch 1, the model in eval mode.
+def count_with_fvcore(
+    model: nn.Module, input_shape: tuple[int, ...], inputs: tuple[object, ...] | None = None
+) -> FlopsSection:
+    """fvcore's FlopCountAnalysis on real tensors at batch 1 (or on `inputs`, real tensors in
+    the forward's positional order), the model in eval mode.
 
     `model` must be the caller's copy on the CPU (see pipeline). Returns the same keys as
     `analyze_flops` plus `by_module`.
@@ -244,7 +247,9 @@ def count_with_fvcore(model: nn.Module, input_shape: tuple[int, ...]) -> FlopsSe
             '--fvcore needs fvcore: pip install "resnet-inspect[fvcore]" (or pip install fvcore)'
         ) from err
     model.eval()
-    analysis = FlopCountAnalysis(model, torch.zeros((1, *input_shape)))
+    analysis = FlopCountAnalysis(
+        model, inputs if inputs is not None else torch.zeros((1, *input_shape))
+    )
     analysis.unsupported_ops_warnings(False)
     analysis.uncalled_modules_warnings(False)
     try:

@@ -148,3 +148,17 @@ def test_a_drawing_shows_each_input(tmp_path):
     assert result.exit_code == 0, result.output
     text = output.read_text()
     assert "input x" in text and "input mask" in text
+
+
+def test_fvcore_runs_on_the_given_inputs():
+    images = (torch.randn(2, 3, 32, 32), torch.randn(2, 3, 32, 32))
+    report = analyze(Siamese(), images, fvcore=True)
+    assert report.flops is not None and report.flops.engine == "fvcore"
+    # fvcore counts a convolution's multiply-adds: the two towers' at batch 2, by hand
+    assert report.flops.full_total == 2 * 2 * (3 * 8 * 9 * 16 * 16 + 8 * 8 * 9 * 8 * 8)
+    keyword = analyze(Masked(), {"mask": (1, 16, 16), "x": (1, 3, 16, 16)}, fvcore=True)
+    assert keyword.flops is not None and keyword.flops.full_total == 3 * 8 * 9 * 16 * 16
+    with pytest.raises(UsageError, match="latency"):
+        from resnet_inspect import LatencyOptions
+
+        analyze(Siamese(), images, latency=LatencyOptions())
