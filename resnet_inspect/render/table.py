@@ -204,7 +204,7 @@ def _totals_panel(report: Report, width: int | None) -> Panel:
             "Receptive field",
             "global",
             f"the last feature map sees the whole input (global from {totals.global_from}); "
-            f"through conv and pooling windows {totals.local_receptive_field} px, "
+            f"through windows and resampling {totals.local_receptive_field} px, "
             f"effective stride {totals.effective_stride}",
         )
     elif totals.receptive_field:
@@ -256,7 +256,7 @@ def _totals_panel(report: Report, width: int | None) -> Panel:
         f"Batch {report.batch_size}. MACs: multiply-adds of conv and linear weights — the ResNet "
         "paper's “FLOPs” and torchvision's _ops. torchinfo's Mult-Adds also count BN parameters "
         "and biases; fvcore's “flops” are multiply-adds plus batch norm and pooling. RF: the "
-        "field through conv and pooling windows; “g”: a global operation upstream (pooling, "
+        "field through windows and resampling; “g”: a global operation upstream (pooling, "
         "attention, an SE gate) makes that output see the whole input.",
         style="dim",
     )
