@@ -249,11 +249,6 @@ def _analyze_inputs(
     model: nn.Module, specs: list[InputSpec], options: Options, name: str | None
 ) -> Report:
     """analyze() on the inputs `specs` name, each made as torch.empty makes it."""
-    if options.latency is not None:
-        raise UsageError(
-            "--latency sweeps the batch of one input shape; this model was given several, "
-            "named or typed inputs"
-        )
     batch_size = specs[0].shape[0] if len(specs[0].shape) > 1 else 1
     if options.batch_size is not None and options.batch_size != batch_size:
         raise UsageError(
@@ -312,6 +307,18 @@ def _analyze_inputs(
         tensors = tuple(_real_input(spec, options.dtype) for spec in ordered)
         twin = copy.deepcopy(model).to("cpu")
         report = replace(report, flops=count_with_fvcore(twin, input_shape, tensors))
+    if options.latency is not None:
+        import copy
+
+        section = measure_latency(
+            lambda: copy.deepcopy(model),
+            input_shape,
+            report.totals.macs // batch_size,
+            options.latency,
+            None,
+            specs,
+        )
+        report = replace(report, latency=section)
     return report
 
 

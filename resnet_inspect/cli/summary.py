@@ -146,7 +146,10 @@ def summary(
     check_output(output)
     if top is not None and output_format == "csv":
         raise UsageError("--top writes a table, json or markdown; csv lists every module")
+    given = isinstance(input_value, list)  # a model's inputs, each with its own batch
     batch = resolve_batch(input_dims(input_text)[1], batch_size)
+    if given and batch_size is None:
+        batch = input_value[0].shape[0] if len(input_value[0].shape) > 1 else 1
     latency = measure_options(
         measure or (top is not None and by == "latency"), device, batch, dtype
     )

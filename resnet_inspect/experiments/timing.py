@@ -28,11 +28,12 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from resnet_inspect.analyzers import torch_dtype
 from resnet_inspect.errors import AnalysisError, DeviceError, UsageError
+from resnet_inspect.inputs import InputSpec
 from resnet_inspect.options import LatencyOptions
 from resnet_inspect.report import LatencySection
 
@@ -234,27 +235,62 @@ def _prepare(model: nn.Module, device: torch.device, options: LatencyOptions) ->
     return model
 
 
-def _runner(model: nn.Module, x: torch.Tensor, options: LatencyOptions) -> Callable[[], Any]:
+Inputs = tuple[tuple[Any, ...], dict[str, Any]]  # a forward's positional and keyword inputs
+
+
+def _runner(model: nn.Module, inputs: Inputs, options: LatencyOptions) -> Callable[[], Any]:
     """The callable that is timed: eager, compiled, or a replayed CUDA graph."""
     import torch
 
-    forward: Callable[[torch.Tensor], Any] = model
+    args, kwargs = inputs
+    forward: Callable[..., Any] = model
     if options.compile_mode is not None:
         forward = torch.compile(model, mode=options.compile_mode)
     if not options.cuda_graphs:
-        return lambda: forward(x)
-    if x.device.type != "cuda":
+        return lambda: forward(*args, **kwargs)
+    if _device_of(inputs).type != "cuda":
         raise UsageError("--cuda-graphs needs --device cuda")
     stream = torch.cuda.Stream()
     stream.wait_stream(torch.cuda.current_stream())
     with torch.cuda.stream(stream):
         for _ in range(3):  # warm up on a side stream before capture, as the CUDA docs ask
-            forward(x)
+            forward(*args, **kwargs)
     torch.cuda.current_stream().wait_stream(stream)
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
-        forward(x)
+        forward(*args, **kwargs)
     return graph.replay
+
+
+def _device_of(inputs: Inputs) -> torch.device:
+    args, kwargs = inputs
+    return next(iter([*args, *kwargs.values()])).device
+
+
+def _real_inputs(
+    specs: Sequence[InputSpec], batch: int, device: torch.device, dtype: str, generator: Any
+) -> Inputs:
+    """Real tensors for a model's given inputs at `batch` (their first dimension): N(0, 1) in
+    the timed dtype where floating point, zeros for integers (valid token ids), ones for a
+    boolean mask."""
+    import torch
+
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for spec in specs:
+        shape = (batch, *spec.shape[1:])
+        kind = getattr(torch, spec.dtype) if spec.dtype else torch_dtype(dtype)
+        if kind.is_floating_point:
+            tensor = torch.randn(shape, generator=generator).to(device=device, dtype=kind)
+        elif kind is torch.bool:
+            tensor = torch.ones(shape, dtype=kind, device=device)
+        else:
+            tensor = torch.zeros(shape, dtype=kind, device=device)
+        if spec.name:
+            kwargs[spec.name] = tensor
+        else:
+            args.append(tensor)
+    return tuple(args), kwargs
 
 
 def _measure_one(run: Callable[[], Any], timer: _Timer, options: LatencyOptions) -> list[float]:
@@ -269,7 +305,7 @@ def _measure_one(run: Callable[[], Any], timer: _Timer, options: LatencyOptions)
 
 
 def _breakdown(
-    model: nn.Module, x: torch.Tensor, timer: _Timer, options: LatencyOptions
+    model: nn.Module, inputs: Inputs, timer: _Timer, options: LatencyOptions
 ) -> list[dict[str, Any]]:
     """Per top-level module, timed as the table times the whole model: the same timer, the
     same number of iterations (at least `iters`, and `min_time_s`) after the same warm-up. The
@@ -279,7 +315,8 @@ def _breakdown(
 
     children = list(model.named_children())
     marks: list[tuple[str, str, Any]] = []
-    on_cuda = x.device.type == "cuda"
+    on_cuda = _device_of(inputs).type == "cuda"
+    args, kwargs = inputs
 
     def mark(name: str, when: str) -> Callable[..., None]:
         def hook(*_: Any) -> None:
@@ -301,12 +338,12 @@ def _breakdown(
     wholes: list[float] = []
     try:
         for _ in range(options.warmup):
-            model(x)
+            model(*args, **kwargs)
         timer.sync()
         started = time.perf_counter()
         while len(wholes) < options.iters or time.perf_counter() - started < options.min_time_s:
             marks.clear()
-            wholes.append(timer.time(lambda: model(x)))
+            wholes.append(timer.time(lambda: model(*args, **kwargs)))
             starts: dict[str, Any] = {}
             spent = dict.fromkeys(parts, 0.0)
             for name, when, stamp in marks:
@@ -342,9 +379,11 @@ def measure_latency(
     macs_per_image: int,
     options: LatencyOptions,
     progress: Callable[[int, int], None] | None = None,
+    inputs: Sequence[InputSpec] | None = None,
 ) -> LatencySection:
     """The `latency` section. `make_model` builds a fresh CPU model (real weights);
-    `progress(done, total)` is called after each batch size."""
+    `progress(done, total)` is called after each batch size. With `inputs` (a model's several,
+    named or typed inputs) each batch size replaces their first dimension."""
     import torch
 
     device = resolve_device(options.device)
@@ -366,14 +405,18 @@ def measure_latency(
         generator = torch.Generator().manual_seed(0)
         for done, batch in enumerate(options.batch_sizes, start=1):
             try:
-                x = torch.randn((batch, *input_shape), generator=generator)
-                x = x.to(device=device, dtype=torch_dtype(options.dtype))
-                if options.channels_last and x.dim() == 4:
-                    x = x.contiguous(memory_format=torch.channels_last)
+                if inputs:
+                    given = _real_inputs(inputs, batch, device, options.dtype, generator)
+                else:
+                    x = torch.randn((batch, *input_shape), generator=generator)
+                    x = x.to(device=device, dtype=torch_dtype(options.dtype))
+                    if options.channels_last and x.dim() == 4:
+                        x = x.contiguous(memory_format=torch.channels_last)
+                    given = ((x,), {})
                 with torch.inference_mode():
-                    samples = _measure_one(_runner(model, x, options), timer, options)
+                    samples = _measure_one(_runner(model, given, options), timer, options)
                     if options.breakdown and breakdown is None:
-                        breakdown = _breakdown(model, x, timer, options)
+                        breakdown = _breakdown(model, given, timer, options)
                         breakdown_batch = batch
                 row = statistics_ms(samples, batch, macs_per_image, peak)
                 if row["cv"] > CV_WARNING:

@@ -158,7 +158,26 @@ def test_fvcore_runs_on_the_given_inputs():
     assert report.flops.full_total == 2 * 2 * (3 * 8 * 9 * 16 * 16 + 8 * 8 * 9 * 8 * 8)
     keyword = analyze(Masked(), {"mask": (1, 16, 16), "x": (1, 3, 16, 16)}, fvcore=True)
     assert keyword.flops is not None and keyword.flops.full_total == 3 * 8 * 9 * 16 * 16
-    with pytest.raises(UsageError, match="latency"):
-        from resnet_inspect import LatencyOptions
 
-        analyze(Siamese(), images, latency=LatencyOptions())
+
+class Checked(nn.Module):
+    """Refuses inputs of the wrong type, as a real model would fail on them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(50, 8)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        assert ids.dtype == torch.int64 and mask.dtype == torch.bool
+        return self.embed(ids) * mask.unsqueeze(-1)
+
+
+def test_latency_runs_the_model_on_real_inputs_of_the_given_types():
+    from resnet_inspect import LatencyOptions
+
+    timing = LatencyOptions(batch_sizes=(1, 3), warmup=1, iters=3, min_time_s=0.0)
+    report = analyze(Checked(), {"ids": "1x12:int64", "mask": "1x12:bool"}, latency=timing)
+    assert report.latency is not None
+    rows = report.latency.rows
+    assert [row["batch_size"] for row in rows] == [1, 3]
+    assert all(not row.get("error") and row["samples"] == 3 for row in rows)
