@@ -47,9 +47,15 @@ def test_signal_prints_a_table_and_writes_every_format(tiny, tmp_path):
     assert (
         "tiny" in done.stdout and "cifar_plain20" in done.stdout and "First / last" in done.stdout
     )
-    for name in ("s.json", "s.csv", "s.svg", "s.png", "s.html"):
-        done = run("signal", tiny, "--batch-size", "8", "-o", str(tmp_path / name))
-        assert done.returncode == 0, done.stderr
+    from click.testing import CliRunner
+
+    from resnet_inspect.cli import cli
+
+    for name in ("s.json", "s.csv", "s.svg", "s.png", "s.html"):  # in-process: one torch import
+        result = CliRunner().invoke(
+            cli, ["signal", tiny, "--batch-size", "8", "-o", str(tmp_path / name)]
+        )
+        assert result.exit_code == 0, result.output
     networks = json.loads((tmp_path / "s.json").read_text())
     assert networks[0]["model"] == "tiny" and len(networks[0]["blocks"]) == 2
     assert (tmp_path / "s.csv").read_text().startswith("network,kind,index,name")
