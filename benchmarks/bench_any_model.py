@@ -4,10 +4,12 @@ FlopCounterMode on meta tensors, each in its own fresh process, imports and the 
 construction before the clock starts. Median of --repeat runs.
 
 The models, restated here (torchvision and timm are not needed): ResNet-50 (the preset, which
-is torchvision's to the last state_dict key), a ViT-S/16-like transformer (tests/factories.py's
-ViT at 384 wide, 12 blocks, 196 patches), a three-level UNet (tests/factories.py) and a
-Sequencer2D-style stack of bidirectional LSTMs over rows and columns (the public model whose
-BiLSTMs once took 7.4 s: a recurrent layer must not be stepped one time step at a time on meta).
+is torchvision's to the last state_dict key), MobileNet-V3-small and ShuffleNet-V2 x1.0
+(benchmarks/restated.py, torchvision's to the parameter), a ViT-S/16-like transformer
+(tests/factories.py's ViT at 384 wide, 12 blocks, 196 patches), a three-level UNet
+(tests/factories.py) and a Sequencer2D-style stack of bidirectional LSTMs over rows and
+columns (the public model whose BiLSTMs once took 7.4 s: a recurrent layer must not be stepped
+one time step at a time on meta).
 
 Run: python benchmarks/bench_any_model.py [--repeat N]
 """
@@ -45,6 +47,14 @@ MODELS = {
         "model = ViT()",
         (3, 224, 224),
     ),
+    "MobileNet-V3-small": (
+        "from restated import MobileNetV3Small\nmodel = MobileNetV3Small()",
+        (3, 224, 224),
+    ),
+    "ShuffleNet-V2 x1.0": (
+        "from restated import ShuffleNetV2\nmodel = ShuffleNetV2()",
+        (3, 224, 224),
+    ),
     "UNet": ("from factories import UNet\nmodel = UNet()", (3, 256, 256)),
     "Sequencer-style BiLSTMs": (
         "import torch\n"
@@ -75,7 +85,7 @@ MODELS = {
 
 OURS = """
 import sys, time
-sys.path.insert(0, {tests!r})
+sys.path[:0] = [{tests!r}, {benchmarks!r}]
 {build}
 import resnet_inspect as ri
 start = time.perf_counter()
@@ -84,7 +94,7 @@ print(time.perf_counter() - start, report.totals.params, report.totals.macs)
 """
 PEER = """
 import sys, time
-sys.path.insert(0, {tests!r})
+sys.path[:0] = [{tests!r}, {benchmarks!r}]
 import torch, torchinfo
 from torch.utils.flop_counter import FlopCounterMode
 {build}
@@ -118,8 +128,9 @@ def main() -> None:
         f"{'model':26} {'ours (s)':>9} {'peer (s)':>9} {'peer/ours':>9}   params, MACs: ours / peer"
     )
     for name, (build, shape) in MODELS.items():
-        ours = [run(OURS.format(tests=tests, build=build, shape=shape)) for _ in range(args.repeat)]
-        peer = [run(PEER.format(tests=tests, build=build, shape=shape)) for _ in range(args.repeat)]
+        where = {"tests": tests, "benchmarks": str(ROOT / "benchmarks")}
+        ours = [run(OURS.format(**where, build=build, shape=shape)) for _ in range(args.repeat)]
+        peer = [run(PEER.format(**where, build=build, shape=shape)) for _ in range(args.repeat)]
         ours_s, peer_s = median([o[0] for o in ours]), median([p[0] for p in peer])
         print(
             f"{name:26} {ours_s:9.3f} {peer_s:9.3f} {peer_s / ours_s:8.2f}x   "

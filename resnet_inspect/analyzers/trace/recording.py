@@ -418,6 +418,35 @@ _POINTWISE = {
 }
 
 
+def _empty_as(tensor: torch.Tensor) -> torch.Tensor:
+    """A meta tensor of `tensor`'s shape and type, channels-last where it is. torch.empty_like
+    works out the strides with code that imports sympy (an SE gate's N×C×1×1 tensor)."""
+    layout = torch.contiguous_format
+    if tensor.dim() == 4 and not tensor.is_contiguous():
+        if tensor.is_contiguous(memory_format=torch.channels_last):
+            layout = torch.channels_last
+    # (other strides, a permuted view's: contiguous, which takes every view the real one does)
+    return torch.empty(tensor.shape, dtype=tensor.dtype, device=tensor.device, memory_format=layout)
+
+
+def broadcast_shape(shapes: list[tuple[int, ...]]) -> tuple[int, ...] | None:
+    """The broadcast of concrete shapes, or None where they do not broadcast. torch's own
+    (torch.broadcast_shapes) imports sympy on its first call with two different shapes (an SE
+    gate's N×C×1×1 product: 0.2-0.4 s of a model's first analysis); a test holds this one to
+    it on every pattern of sizes."""
+    rank = max(len(shape) for shape in shapes)
+    result = []
+    for axis in range(rank):
+        sizes = {
+            shape[axis - rank + len(shape)] for shape in shapes if axis - rank + len(shape) >= 0
+        }
+        sizes.discard(1)
+        if len(sizes) > 1:
+            return None
+        result.append(sizes.pop() if sizes else 1)
+    return tuple(result)
+
+
 def pointwise_result(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """The result of an elementwise operator on meta tensors of one dtype, or None to let torch
     compute it (other devices, mixed dtypes, shapes that do not broadcast: torch raises)."""
@@ -430,15 +459,15 @@ def pointwise_result(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -
         return None  # integer division and comparisons change the dtype: torch decides
     if any(t.device.type != "meta" or t.dtype != tensors[0].dtype for t in tensors):
         return None
-    try:
-        shape = list(torch.broadcast_shapes(*(t.shape for t in tensors)))
-    except RuntimeError:
+    broadcast = broadcast_shape([tuple(t.shape) for t in tensors])
+    if broadcast is None:
         return None  # shapes that do not broadcast: torch raises its own error
+    shape = list(broadcast)
     first = tensors[0]
     if inplace:
         return first if list(first.shape) == shape else None
     if list(first.shape) == shape:
-        return torch.empty_like(first)
+        return _empty_as(first)
     return torch.empty(shape, dtype=first.dtype, device="meta")
 
 
@@ -478,7 +507,69 @@ def shape_result(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> An
         return _product(args, *_PRODUCT_OPERANDS[name])
     if name in ("mean", "sum", "amax", "amin"):
         return _reduction(args, kwargs)
+    if name == "convolution":
+        return _convolution(args)
+    if name == "embedding":
+        return _embedding(args)
     return None
+
+
+def _embedding(args: tuple[Any, ...]) -> Any:
+    """aten::embedding(weight, indices, ...): a row of the weight per index."""
+    if len(args) < 2 or not all(isinstance(t, torch.Tensor) for t in args[:2]):
+        return None
+    weight, indices = args[0], args[1]
+    if weight.device.type != "meta" or weight.dim() != 2:
+        return None
+    if indices.dtype not in (torch.int64, torch.int32) or indices.device.type != "meta":
+        return None
+    return torch.empty([*indices.shape, weight.shape[1]], dtype=weight.dtype, device="meta")
+
+
+def _convolution(args: tuple[Any, ...]) -> Any:
+    """aten::convolution(input, weight, bias, stride, padding, dilation, transposed,
+    output_padding, groups) of meta tensors with 1 to 3 spatial dimensions."""
+    if len(args) < 9 or not all(isinstance(t, torch.Tensor) for t in args[:2]):
+        return None
+    x, weight = args[0], args[1]
+    stride, padding, dilation, transposed, output_padding, groups = args[3:9]
+    spatial = weight.dim() - 2
+    if x.device.type != "meta" or x.dtype != weight.dtype or x.dim() != spatial + 2:
+        return None
+    if not all(
+        isinstance(v, (list, tuple)) and len(v) == spatial for v in (stride, padding, dilation)
+    ):
+        return None
+    if transposed:
+        channels = weight.shape[1] * groups
+        if x.shape[1] != weight.shape[0] or len(output_padding) != spatial:
+            return None
+        sizes = [
+            (n - 1) * s - 2 * p + d * (k - 1) + o + 1
+            for n, s, p, d, k, o in zip(
+                x.shape[2:],
+                stride,
+                padding,
+                dilation,
+                weight.shape[2:],
+                output_padding,
+                strict=True,
+            )
+        ]
+    else:
+        channels = weight.shape[0]
+        if x.shape[1] != weight.shape[1] * groups:
+            return None
+        sizes = [
+            (n + 2 * p - d * (k - 1) - 1) // s + 1
+            for n, s, p, d, k in zip(
+                x.shape[2:], stride, padding, dilation, weight.shape[2:], strict=True
+            )
+        ]
+    if min(sizes) < 1:
+        return None  # torch says the input is too small
+    # (contiguous, as torch's meta kernel makes it whatever the input's layout)
+    return torch.empty([x.shape[0], channels, *sizes], dtype=x.dtype, device="meta")
 
 
 def _reduction(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -527,11 +618,8 @@ def _product(args: tuple[Any, ...], first: int, batched: bool) -> Any:
         return None
     shape = [*a.shape[:-1], b.shape[-1]]
     if first == 1 and isinstance(args[0], torch.Tensor):
-        try:
-            if list(torch.broadcast_shapes(args[0].shape, tuple(shape))) != shape:
-                return None
-        except RuntimeError:
-            return None
+        if broadcast_shape([tuple(args[0].shape), tuple(shape)]) != tuple(shape):
+            return None  # a bias that does not broadcast to the product: torch raises
     return torch.empty(shape, dtype=a.dtype, device="meta")
 
 
@@ -545,7 +633,7 @@ def _layer_norm(args: tuple[Any, ...]) -> Any:
     stats = [*x.shape[: x.dim() - len(normalized)], *([1] * len(normalized))]
     stat_dtype = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
     return (
-        torch.empty_like(x),
+        _empty_as(x),
         torch.empty(stats, dtype=stat_dtype, device="meta"),
         torch.empty(stats, dtype=stat_dtype, device="meta"),
     )
