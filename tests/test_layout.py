@@ -259,3 +259,25 @@ def test_the_command_line_is_thin():
     # Option declarations, calls into the API, printing: no module of it over 400 lines.
     for path in (PACKAGE / "cli").glob("*.py"):
         assert len(path.read_text().splitlines()) < 400, path
+
+
+def test_no_test_asserts_on_wall_clock_time():
+    """The suite runs on shared, loaded machines: work is bounded by counts and bytes, and
+    speed lives in benchmarks/. A test that compares a duration (an assert on a clock read,
+    an elapsed time or seconds) fails here."""
+    import re
+
+    clock = re.compile(
+        r"\b(time\.(time|perf_counter|monotonic|process_time)\(|perf_counter\(|elapsed|duration"
+        r"|seconds\s*[<>])"
+    )
+    found = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assert) and clock.search(ast.unparse(node)):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    assert found == []
+    # (the check itself sees one)
+    sample = ast.parse("assert time.perf_counter() - start < 5").body[0]
+    assert isinstance(sample, ast.Assert) and clock.search(ast.unparse(sample))
