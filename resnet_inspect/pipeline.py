@@ -24,7 +24,7 @@ from resnet_inspect.analyzers.memory import analyze_memory
 from resnet_inspect.analyzers.plan_pass import StandInError, plan_trace
 from resnet_inspect.analyzers.receptive_field import final_field, propagate
 from resnet_inspect.analyzers.records import WEIGHTED_TYPES, Trace
-from resnet_inspect.analyzers.rows import OWN_TYPE, module_rows
+from resnet_inspect.analyzers.rows import module_rows
 from resnet_inspect.errors import RenderError, TracedInstead, UsageError
 from resnet_inspect.experiments.timing import measure_latency
 from resnet_inspect.inputs import (
@@ -36,7 +36,15 @@ from resnet_inspect.inputs import (
     resolve_batch,
 )
 from resnet_inspect.options import Options
-from resnet_inspect.report import FlopsSection, LayerRow, Report, StageRow, Totals, element_bytes
+from resnet_inspect.report import (
+    OWN_TYPE,
+    FlopsSection,
+    LayerRow,
+    Report,
+    StageRow,
+    Totals,
+    element_bytes,
+)
 from resnet_inspect.spec import Spec, load_checked
 from resnet_inspect.spec.parser import spec_from_dict
 from resnet_inspect.version import __version__

@@ -46,6 +46,12 @@ PARAMS_CONVENTION = (
 )
 
 
+# The row of the parameters a container holds itself (a class token, a layer scale): named
+# "(own parameters)" (after the container's path), of type "Parameter".
+OWN_PARAMETERS = "(own parameters)"
+OWN_TYPE = "Parameter"
+
+
 @dataclass(frozen=True)
 class LayerRow:
     """One module. Containers (stages, blocks) sum the leaves below them."""

@@ -9,7 +9,7 @@ from resnet_inspect.analyzers.flops import op_attention_macs, op_full_flops, op_
 from resnet_inspect.analyzers.memory import allocations
 from resnet_inspect.analyzers.receptive_field import Field
 from resnet_inspect.analyzers.records import ModuleCall, ModuleInfo, Trace
-from resnet_inspect.report import LayerRow
+from resnet_inspect.report import OWN_PARAMETERS, OWN_TYPE, LayerRow
 
 
 def _field_at_output(call: ModuleCall, trace: Trace, after: list[Field | None]) -> Field | None:
@@ -98,10 +98,6 @@ def module_rows(
             )
         )
     return _with_own_parameters(rows, trace, direct)
-
-
-OWN_PARAMETERS = "(own parameters)"  # the row of the parameters a container holds itself
-OWN_TYPE = "Parameter"
 
 
 def own_row_name(container: str) -> str:

@@ -11,7 +11,7 @@ from resnet_inspect.errors import UsageError
 from resnet_inspect.render import numbers
 from resnet_inspect.render.escape import plain
 from resnet_inspect.render.safe_table import Fitted, SafeTable, drop_to_fit
-from resnet_inspect.report import CheckRow, LayerRow, Report, StageRow
+from resnet_inspect.report import OWN_PARAMETERS, CheckRow, LayerRow, Report, StageRow
 
 CONVENTIONS = ("paper", "full")
 
@@ -109,10 +109,14 @@ def _layer_table(
     return table
 
 
+_OWN_HELD = "\u00a0" + OWN_PARAMETERS.replace(" ", "\u00a0")
+
+
 def _cells(row: LayerRow, depth: str, convention: str, columns: tuple[str, ...]) -> list[str]:
     indent = "  " * (row.depth - 1) if depth != "stage" else ""
     cells = {
-        "layer": indent + row.name,
+        # "(own parameters)" held together: a table wraps between words
+        "layer": indent + row.name.replace(f" {OWN_PARAMETERS}", _OWN_HELD),
         "type": row.type,
         "kernel": numbers.kernel(row.kernel, row.stride, row.groups),
         "shape": numbers.shape(row.output_shape),
