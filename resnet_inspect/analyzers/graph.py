@@ -26,15 +26,27 @@ def _inside(path: str, parent: str) -> bool:
     return bool(path) and (not parent or path.startswith(parent + "."))
 
 
-def shortcut_branches(trace: Trace) -> dict[str, str]:
+Writes = dict[int, list[int]]  # storage -> the indices of the operations that wrote it
+
+
+def _writes(trace: Trace) -> Writes:
+    """Every storage's writers, in order (an in-place operation writes what it reads)."""
+    writes: Writes = {}
+    for index, op in enumerate(trace.ops):
+        for ref in op.outputs:
+            writes.setdefault(ref.key, []).append(index)
+    return writes
+
+
+def shortcut_branches(trace: Trace, writes: Writes | None = None) -> dict[str, str]:
     """Module path of every shortcut branch -> its label ("projection 1×1", "zero-pad")."""
+    writes = _writes(trace) if writes is None else writes
     branches = {
         name: SHORTCUTS[kind].label if kind in SHORTCUTS else kind
         for name in trace.modules
         if (kind := trace.infos[name].shortcut) is not None
     }
     writer: dict[int, str] = {}  # storage -> module of the op that last wrote it
-    producer: dict[int, list[int]] = {}  # storage -> the ops that wrote it, in order
     for index, op in enumerate(trace.ops):
         operands = [ref for ref in op.inputs if not ref.is_state]
         if (
@@ -45,7 +57,7 @@ def shortcut_branches(trace: Trace) -> dict[str, str]:
             and operands[1].key in writer
             and _inside(writer[operands[0].key], op.module)  # out = F(x), computed in the block
             # x + f(x) with x computed in the block (a transformer's second add): identity
-            and bypassing_operand(trace, producer, operands[:2]) is None
+            and bypassing_operand(trace, writes, operands[:2], index) is None
         ):
             # out + branch(x), both computed inside the block (torchvision's `out += identity`
             # after `identity = self.downsample(x)`): the second operand's child is the branch.
@@ -63,7 +75,6 @@ def shortcut_branches(trace: Trace) -> dict[str, str]:
                     branches[branch] = "projection"
         for ref in op.outputs:
             writer[ref.key] = op.module
-            producer.setdefault(ref.key, []).append(index)
     return branches
 
 
@@ -78,24 +89,24 @@ class ResidualAdd:
     shortcut: int
 
 
-def _made_before(producer: dict[int, list[int]], key: int, before: int) -> int | None:
+def _made_before(writes: Writes, key: int, before: int) -> int | None:
     """The index of the last operation before `before` that wrote the storage `key` (an
     in-place operation writes what it reads: its input came from the writer before it)."""
-    writes = producer.get(key)
-    if not writes:
+    indices = writes.get(key)
+    if not indices:
         return None
-    at = bisect.bisect_left(writes, before)
-    return writes[at - 1] if at else None
+    at = bisect.bisect_left(indices, before)
+    return indices[at - 1] if at else None
 
 
-def _derives(trace: Trace, producer: dict[int, list[int]], later: int, earlier: int) -> bool:
-    """Whether the tensor `later` was computed from the tensor `earlier` (walking the data
-    flow back from `later`'s operation, no further than where `earlier` was made)."""
-    end = len(trace.ops)
-    start = _made_before(producer, later, end)
+def _derives(trace: Trace, writes: Writes, later: int, earlier: int, at: int) -> bool:
+    """Whether the tensor `later`, as operation `at` reads it, was computed from the tensor
+    `earlier` (walking the data flow back from `later`'s operation, no further than where
+    `earlier` was made)."""
+    start = _made_before(writes, later, at)
     if start is None:
         return False
-    floor = _made_before(producer, earlier, end)
+    floor = _made_before(writes, earlier, at)
     floor = -1 if floor is None else floor
     pending, seen = [start], {start}
     while pending:
@@ -105,7 +116,7 @@ def _derives(trace: Trace, producer: dict[int, list[int]], later: int, earlier: 
                 continue
             if ref.key == earlier:
                 return True
-            made = _made_before(producer, ref.key, index)
+            made = _made_before(writes, ref.key, index)
             if made is not None and made > floor and made not in seen:
                 seen.add(made)
                 pending.append(made)
@@ -113,29 +124,31 @@ def _derives(trace: Trace, producer: dict[int, list[int]], later: int, earlier: 
 
 
 def bypassing_operand(
-    trace: Trace, producer: dict[int, list[int]], operands: list[TensorRef]
+    trace: Trace, writes: Writes, operands: list[TensorRef], at: int
 ) -> int | None:
-    """Of two operands, the one the other was computed from (the skip: `x + f(x)`,
-    `cat([up(c), b])` where up(c) came from b); None when neither was."""
+    """Of the two operands operation `at` reads, the one the other was computed from (the
+    skip: `x + f(x)`, `cat([up(c), b])` where up(c) came from b); None when neither was."""
     first, second = operands[0].key, operands[1].key
     if first == second:
         return None
-    if _derives(trace, producer, second, first):
+    if _derives(trace, writes, second, first, at):
         return 0
-    if _derives(trace, producer, first, second):
+    if _derives(trace, writes, first, second, at):
         return 1
     return None
 
 
-def residual_adds(trace: Trace) -> list[ResidualAdd]:
+def residual_adds(
+    trace: Trace, writes: Writes | None = None, branches: dict[str, str] | None = None
+) -> list[ResidualAdd]:
     """Every residual add of two activations, as the diagrams draw them: a block's `+`. The
     shortcut is the operand the other was computed from (`x + f(x)`, a transformer's second
     `x + mlp(norm(x))` inside its block); where neither was, the branch is the operand
     computed inside the block when only one is, and when both are, the one outside a shortcut
     branch (`out += self.downsample(x)`: the first)."""
-    branches = shortcut_branches(trace)
+    writes = _writes(trace) if writes is None else writes
+    branches = shortcut_branches(trace, writes) if branches is None else branches
     writer: dict[int, str] = {}  # storage -> module of the op that last wrote it
-    producer: dict[int, list[int]] = {}  # storage -> the ops that wrote it, in order
     found: list[ResidualAdd] = []
     for index, op in enumerate(trace.ops):
         operands = [ref for ref in op.inputs if not ref.is_state]
@@ -143,7 +156,7 @@ def residual_adds(trace: Trace) -> list[ResidualAdd]:
             inside = [
                 ref.key in writer and _inside(writer[ref.key], op.module) for ref in operands[:2]
             ]
-            skip = bypassing_operand(trace, producer, operands[:2])
+            skip = bypassing_operand(trace, writes, operands[:2], index)
             branch: int | None = None
             if skip is not None:
                 branch = 1 - skip
@@ -158,7 +171,6 @@ def residual_adds(trace: Trace) -> list[ResidualAdd]:
                 found.append(ResidualAdd(index, op.module, branch, 1 - branch))
         for ref in op.outputs:
             writer[ref.key] = op.module
-            producer.setdefault(ref.key, []).append(index)
     return found
 
 
@@ -180,21 +192,24 @@ def _branch_of(path: str, branches: dict[str, str]) -> str | None:
 _CATS = {"aten::cat", "aten::concat", "aten::concatenate"}
 
 
-def _concat_skips(
-    trace: Trace, producer: dict[int, list[int]], operands: list[TensorRef]
-) -> set[int]:
-    """The operands of a concatenation that bypass: the newest operand was computed from them
-    (a UNet's encoder map beside the upsampled decoder map, DenseNet's earlier features);
-    parallel branches (Inception) computed from none of each other are not skips."""
+def _concat_skips(trace: Trace, writes: Writes, operands: list[TensorRef], at: int) -> set[int]:
+    """The operands operation `at` concatenates that bypass: the newest operand was computed
+    from them (a UNet's encoder map beside the upsampled decoder map, DenseNet's earlier
+    features); parallel branches (Inception) computed from none of each other are not skips."""
     if len(operands) < 2:
         return set()
-    newest = max(range(len(operands)), key=lambda i: producer.get(operands[i].key, [-1])[-1])
+
+    def made(index: int) -> int:
+        found = _made_before(writes, operands[index].key, at)
+        return -1 if found is None else found
+
+    newest = max(range(len(operands)), key=made)
     return {
         index
         for index, ref in enumerate(operands)
         if index != newest
         and ref.key != operands[newest].key
-        and _derives(trace, producer, operands[newest].key, ref.key)
+        and _derives(trace, writes, operands[newest].key, ref.key, at)
     }
 
 
@@ -247,8 +262,9 @@ def build_graph(trace: Trace) -> GraphSection:
     for node, name in zip(nodes, trace.input_names, strict=False):
         node["name"] = f"input {name}"
     edges: list[dict[str, Any]] = []
-    branches = shortcut_branches(trace)
-    shortcut_operand = {add.op: add.shortcut for add in residual_adds(trace)}
+    writes = _writes(trace)
+    branches = shortcut_branches(trace, writes)
+    shortcut_operand = {add.op: add.shortcut for add in residual_adds(trace, writes, branches)}
     repeated = _call_numbers(trace)
     # modules none of whose children ran: one node per call (a MultiheadAttention whose
     # forward reads its out_proj's weight itself is one node, as a Conv2d is)
@@ -256,7 +272,6 @@ def build_graph(trace: Trace) -> GraphSection:
     leaves = {name for name in trace.modules if name not in parents}
     # storage -> node that last wrote it
     writer: dict[int, int] = {ref.key: index for index, ref in enumerate(trace.inputs)}
-    producer: dict[int, list[int]] = {}  # storage -> the ops that wrote it, in order
     seen_params: set[str] = set()
     current: tuple[str, int] | None = None  # the leaf call the last node drew
     linked: set[tuple[int, int]] = set()
@@ -307,7 +322,7 @@ def build_graph(trace: Trace) -> GraphSection:
                 node["call"] = calls[op.module]
             nodes.append(node)
         current = (op.module, call_number) if layer is not None else None
-        skips = _concat_skips(trace, producer, operands) if op.name in _CATS else set()
+        skips = _concat_skips(trace, writes, operands, op_index) if op.name in _CATS else set()
         for index, ref in enumerate(operands):
             if ref.key not in writer or writer[ref.key] == node_id:
                 continue
@@ -338,7 +353,6 @@ def build_graph(trace: Trace) -> GraphSection:
             )
         for ref in op.outputs:
             writer[ref.key] = node_id
-            producer.setdefault(ref.key, []).append(op_index)
     names = trace.output_names or [""] * len(trace.outputs)
     several = len(trace.outputs) > 1
     for name, ref in zip(names, trace.outputs, strict=True):
