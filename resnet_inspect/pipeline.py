@@ -265,6 +265,7 @@ def _analyze_inputs(
         )
     if len({spec.name for spec in specs if spec.name}) < sum(1 for spec in specs if spec.name):
         raise UsageError("two inputs have the same name")
+    import copy
     import inspect
 
     try:
@@ -295,29 +296,25 @@ def _analyze_inputs(
     )
     report = replace(report, inputs=[spec.to_dict(options.dtype) for spec in specs])
     if options.fvcore:
-        import copy
+        import torch
 
         from resnet_inspect.analyzers.flops import count_with_fvcore
+        from resnet_inspect.experiments.timing import real_inputs
 
-        # fvcore traces with torch.jit: real tensors, in the forward's positional order
-        ordered = (
-            signature.bind(
-                *[spec for spec in specs if not spec.name],
-                **{spec.name: spec for spec in specs if spec.name},
-            ).arguments.values()
-            if signature is not None
-            else specs
+        args, kwargs = real_inputs(
+            specs, batch_size, torch.device("cpu"), options.dtype, torch.Generator().manual_seed(0)
         )
-        if not all(isinstance(spec, InputSpec) for spec in ordered):
+        # fvcore traces with torch.jit: positional tensors, in the forward's order
+        ordered = tuple(
+            signature.bind(*args, **kwargs).arguments.values() if signature is not None else args
+        )
+        if not all(isinstance(tensor, torch.Tensor) for tensor in ordered):
             raise UsageError(
                 "--fvcore: the forward takes *args or **kwargs; fvcore cannot trace it"
             )
-        tensors = tuple(_real_input(spec, options.dtype) for spec in ordered)
         twin = copy.deepcopy(model).to("cpu")
-        report = replace(report, flops=count_with_fvcore(twin, input_shape, tensors))
+        report = replace(report, flops=count_with_fvcore(twin, input_shape, ordered))
     if options.latency is not None:
-        import copy
-
         section = measure_latency(
             lambda: copy.deepcopy(model),
             input_shape,
@@ -328,17 +325,6 @@ def _analyze_inputs(
         )
         report = replace(report, latency=section)
     return report
-
-
-def _real_input(spec: object, dtype: str) -> object:
-    """A real tensor for an InputSpec: zeros (valid token ids and indices), ones for a mask."""
-    import torch
-
-    assert isinstance(spec, InputSpec)
-    kind = getattr(torch, spec.dtype or dtype)
-    if kind is torch.bool:
-        return torch.ones(spec.shape, dtype=kind)
-    return torch.zeros(spec.shape, dtype=kind)
 
 
 def _fvcore_section(

@@ -267,7 +267,7 @@ def _device_of(inputs: Inputs) -> torch.device:
     return next(iter([*args, *kwargs.values()])).device
 
 
-def _real_inputs(
+def real_inputs(
     specs: Sequence[InputSpec], batch: int, device: torch.device, dtype: str, generator: Any
 ) -> Inputs:
     """Real tensors for a model's given inputs at `batch` (their first dimension): N(0, 1) in
@@ -406,7 +406,7 @@ def measure_latency(
         for done, batch in enumerate(options.batch_sizes, start=1):
             try:
                 if inputs:
-                    given = _real_inputs(inputs, batch, device, options.dtype, generator)
+                    given = real_inputs(inputs, batch, device, options.dtype, generator)
                 else:
                     x = torch.randn((batch, *input_shape), generator=generator)
                     x = x.to(device=device, dtype=torch_dtype(options.dtype))
