@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,19 +110,26 @@ def _page(svgs: list[tuple[str, bytes]]) -> str:
     return "\n".join(parts)
 
 
-def label_problems(tmp_path: Path, svgs: list[tuple[str, bytes]]) -> tuple[int, list[str]]:
-    """(labels measured, problems found) in headless Chromium."""
-    page = tmp_path / "diagrams.html"
-    page.write_text(_page(svgs), encoding="utf-8")
+def page_result(page: Path, *flags: str, budget_ms: int, timeout: int) -> Any:
+    """Open `page` in headless Chromium and read the JSON its script leaves in
+    <pre id="result"> (a measuring script's findings)."""
     dom = headless(
         str(page),
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--virtual-time-budget=60000",
+        f"--user-data-dir={page.parent / 'profile'}",
+        *flags,
+        f"--virtual-time-budget={budget_ms}",
         "--dump-dom",
-        timeout=240,
+        timeout=timeout,
     )
     assert dom.returncode == 0, dom.stderr[-2000:]
     found = re.search(r'<pre id="result">(.*?)</pre>', dom.stdout, re.S)
     assert found, "the page's script did not finish"
-    result = json.loads(html.unescape(found.group(1)))
+    return json.loads(html.unescape(found.group(1)))
+
+
+def label_problems(tmp_path: Path, svgs: list[tuple[str, bytes]]) -> tuple[int, list[str]]:
+    """(labels measured, problems found) in headless Chromium."""
+    page = tmp_path / "diagrams.html"
+    page.write_text(_page(svgs), encoding="utf-8")
+    result = page_result(page, budget_ms=60000, timeout=240)
     return result["measured"], result["problems"]

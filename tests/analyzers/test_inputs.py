@@ -93,22 +93,20 @@ def test_positional_example_tensors_give_the_batch():
         analyze(Siamese(), images, batch_size=4)
 
 
+# the masked model and its two inputs, as a user types them
+MASKED = [
+    "--model",
+    "tests.factories:masked",
+    "--input",
+    "x=1x3x32x32",
+    "--input",
+    "mask=1x32x32:bool",
+]
+
+
 def test_the_command_line_takes_named_and_typed_inputs():
     runner = CliRunner()
-    result = runner.invoke(
-        cli,
-        [
-            "summary",
-            "--model",
-            "tests.factories:masked",
-            "--input",
-            "x=1x3x32x32",
-            "--input",
-            "mask=1x32x32:bool",
-            "--format",
-            "json",
-        ],
-    )
+    result = runner.invoke(cli, ["summary", *MASKED, "--format", "json"])
     assert result.exit_code == 0, result.output
     assert '"name": "mask"' in result.output
     for args, message in [
@@ -129,22 +127,7 @@ def test_the_command_line_takes_named_and_typed_inputs():
 
 def test_a_drawing_shows_each_input(tmp_path):
     output = tmp_path / "masked.dot"
-    result = CliRunner().invoke(
-        cli,
-        [
-            "diagram",
-            "--model",
-            "tests.factories:masked",
-            "--input",
-            "x=1x3x32x32",
-            "--input",
-            "mask=1x32x32:bool",
-            "--depth",
-            "layer",
-            "-o",
-            str(output),
-        ],
-    )
+    result = CliRunner().invoke(cli, ["diagram", *MASKED, "--depth", "layer", "-o", str(output)])
     assert result.exit_code == 0, result.output
     text = output.read_text()
     assert "input x" in text and "input mask" in text

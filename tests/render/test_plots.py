@@ -5,13 +5,12 @@ files are the same bytes each time, and a PNG has the pixels its size and dpi sa
 from __future__ import annotations
 
 import html
-import json
 import re
 import struct
 
 import pytest
 
-from browser import headless
+from browser import page_result
 from resnet_inspect.render.plots import (
     render_response_plot,
     render_signal_plot,
@@ -139,18 +138,7 @@ def _problems(tmp_path, svgs: list[tuple[str, bytes]]):
         parts.append(text.replace("<svg", f'<svg data-name="{html.escape(name)}"', 1))
     page = tmp_path / "plots.html"
     page.write_text("\n".join(parts) + MEASURE + "</body></html>", encoding="utf-8")
-    dom = headless(
-        str(page),
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1300,900",
-        "--virtual-time-budget=30000",
-        "--dump-dom",
-        timeout=180,
-    )
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    found = re.search(r'<pre id="result">(.*?)</pre>', dom.stdout, re.S)
-    assert found, "the page's script did not finish"
-    return json.loads(html.unescape(found.group(1)))
+    return page_result(page, "--window-size=1300,900", budget_ms=30000, timeout=180)
 
 
 @pytest.mark.browser

@@ -490,10 +490,11 @@ def _attention_result(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
 
 
 def shape_result(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """The result of a concatenation, a layer norm or an upsampling on meta tensors, made here:
-    torch's meta code for them is Python reference code whose first call imports torch._dynamo
-    (1-2 s: a UNet's first skip, a ViT's first LayerNorm). None lets torch compute it (other
-    devices and dtypes, arguments torch would refuse: torch raises its own error)."""
+    """The result on meta tensors of a concatenation, a layer norm, an upsampling, a matrix
+    product, a reduction, a convolution or an embedding, made here: torch's meta code for them
+    is Python reference code whose first call imports torch._dynamo or sympy (1-2 s: a UNet's
+    first skip, a ViT's first LayerNorm). None lets torch compute it (other devices and dtypes,
+    arguments torch would refuse: torch raises its own error)."""
     if kwargs.get("out") is not None:
         return None
     name = func.overloadpacket.__name__
