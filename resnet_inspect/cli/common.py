@@ -59,23 +59,29 @@ MODEL_INPUTS_OPTION = click.option(
 )
 
 
-def model_inputs(input_texts: tuple[str, ...], model_path: str | None) -> tuple[Any, str | None]:
-    """MODEL_INPUTS_OPTION's values -> (Options.input_shape, the one shape's text or None): a
-    list of InputSpecs where there are several, named or typed inputs (only with --model)."""
-    from resnet_inspect.inputs import is_input_item, parse_input_item
+def model_inputs(
+    input_texts: tuple[str, ...], model_path: str | None, batch_size: int | None = None
+) -> tuple[Any, int]:
+    """MODEL_INPUTS_OPTION's values and --batch-size -> (Options.input_shape, the batch): the
+    one shape's text and the batch it or --batch-size gives, or a list of InputSpecs where
+    there are several, named or typed inputs (only with --model) and the first one's batch
+    unless --batch-size says otherwise (the analysis then says they disagree)."""
+    from resnet_inspect.inputs import is_input_item, parse_input_item, resolve_batch
 
     if len(input_texts) <= 1 and not any(is_input_item(text) for text in input_texts):
         text = input_texts[0] if input_texts else None
-        return text, text
+        return text, resolve_batch(input_dims(text)[1], batch_size)
     if model_path is None:
         raise UsageError(
             "several, named or typed inputs (--input ids=1x128:int64) are for --model; "
             "a spec takes one --input shape"
         )
     try:
-        return [parse_input_item(text) for text in input_texts], None
+        specs = [parse_input_item(text) for text in input_texts]
     except UsageError as err:
         raise UsageError(f"--input: {err}") from None
+    first = specs[0].shape
+    return specs, batch_size or (first[0] if len(first) > 1 else 1)
 
 
 BATCH_OPTION = click.option(

@@ -17,7 +17,6 @@ from resnet_inspect.cli.common import (
     check_output,
     diagram_format,
     emit,
-    input_dims,
     make_report,
     measure_options,
     model_inputs,
@@ -168,16 +167,14 @@ def report(
     """Write one self-contained HTML page: the diagram (zoomable), tables, per-stage bar
     charts, memory, receptive field, and latency when measured. Nothing is fetched from the
     network when it is opened."""
-    from resnet_inspect.inputs import resolve_batch
     from resnet_inspect.render.html import render_html
 
     one_target(target, model_path)
     check_output(output)
-    input_value, input_text = model_inputs(input_texts, model_path)
-    batch = resolve_batch(input_dims(input_text)[1], batch_size)
+    input_value, batch = model_inputs(input_texts, model_path, batch_size)
     options = Options(
         input_shape=input_value,
-        batch_size=batch if input_text is not None or not input_texts else None,
+        batch_size=batch,
         latency=measure_options(measure, device, batch, "float32"),
         graph=True,
     )

@@ -18,7 +18,6 @@ from resnet_inspect.cli.common import (
     OUTPUT_OPTION,
     check_output,
     emit,
-    input_dims,
     make_report,
     measure_options,
     model_inputs,
@@ -137,19 +136,14 @@ def summary(
     multiply-adds of convolution and linear weights (the ResNet paper's "FLOPs"); FLOPs = 2 x
     MACs; fvcore flops add batch norm and pooling.
     """
-    from resnet_inspect.inputs import resolve_batch
     from resnet_inspect.render.table import parse_columns
 
     one_target(target, model_path)
-    input_value, input_text = model_inputs(input_texts, model_path)
+    input_value, batch = model_inputs(input_texts, model_path, batch_size)
     chosen = parse_columns(columns)
     check_output(output)
     if top is not None and output_format == "csv":
         raise UsageError("--top writes a table, json or markdown; csv lists every module")
-    given = isinstance(input_value, list)  # a model's inputs, each with its own batch
-    batch = resolve_batch(input_dims(input_text)[1], batch_size)
-    if given and batch_size is None:
-        batch = input_value[0].shape[0] if len(input_value[0].shape) > 1 else 1
     latency = measure_options(
         measure or (top is not None and by == "latency"), device, batch, dtype
     )
